@@ -1,0 +1,66 @@
+"""The one place that reads the environment.
+
+``Settings()`` reads ``REVERIE_*`` variables once; the object is passed down from the CLI or
+the web app factory. Nothing in reverie reads ``os.environ`` anywhere else, and importing this
+module reads nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reverie.errors import ConfigurationError
+
+
+def default_data_dir() -> Path:
+    """The user's data folder (XDG on Linux, the usual places elsewhere)."""
+    base = os.environ.get("XDG_DATA_HOME")
+    if base:
+        return Path(base) / "reverie"
+    return Path.home() / ".local" / "share" / "reverie"
+
+
+class Settings(BaseSettings):
+    """Every knob of reverie, with safe defaults for one person on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="REVERIE_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    db: str | None = Field(
+        default=None,
+        description="SQLite file path or postgresql:// URL; default: reverie.db in data_dir.",
+    )
+    locale: str = "en-US"
+    clinician: str = Field(
+        default="the supervising clinician (not yet named)",
+        description="The licensed clinician responsible for new cases.",
+    )
+    embedder: Literal["minilm", "hashing"] = Field(
+        default="minilm",
+        description="Case-memory embeddings: the embedded MiniLM ONNX model, or a fast hashing "
+        "embedder (tests, or machines without the model).",
+    )
+    sqlite_synchronous: Literal["FULL", "EXTRA"] = "FULL"
+    session_minutes: int = Field(default=50, ge=10, le=180)
+    max_message_chars: int = Field(default=20_000, ge=100, le=1_000_000)
+    disclosure_absence_days: int = Field(default=7, ge=1)
+    disclosure_every_minutes: int = Field(default=180, ge=10)
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _refuse_unsafe_sync(cls, value: object) -> object:
+        if isinstance(value, str) and value.upper() in {"OFF", "NORMAL", "0", "1"}:
+            raise ConfigurationError(
+                "REVERIE_SQLITE_SYNCHRONOUS must be FULL or EXTRA: with OFF or NORMAL an "
+                "acknowledged client message can be lost in a crash."
+            )
+        return value.upper() if isinstance(value, str) else value
+
+    def database(self) -> str:
+        """The database to open: the configured one, or ``data_dir/reverie.db``."""
+        return self.db or str(self.data_dir / "reverie.db")
