@@ -1,7 +1,215 @@
-"""Command line (placeholder while the engine is built)."""
+"""The command line: a thin layer over the same services the web app uses.
+
+Every command that touches a case takes ``--db PATH`` (a SQLite file; without it, the user's
+data folder). Heavy imports happen inside the commands, so ``reverie --help`` starts fast.
+Exit codes: 0 success, 1 an error reverie explains, 2 a usage error.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from reverie.dialogue.engine import Reply, SessionEngine
+    from reverie.settings import Settings
+
+END = "/end"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from reverie.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "db", None):
+        overrides["db"] = args.db
+    if getattr(args, "embedder", None):
+        overrides["embedder"] = args.embedder
+    from pydantic import ValidationError
+
+    from reverie.errors import ConfigurationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'setting'}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"Invalid settings ({problems}). Fix the REVERIE_* environment variables.") from exc
+
+
+def _print_reply(reply: Reply, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        out.write(json.dumps(reply.to_json(), ensure_ascii=False) + "\n")
+    else:
+        out.write(f"\nreverie: {reply.text}\n")
+        if reply.evidence and reply.intervention not in {"crisis", "intake"} and not reply.intervention.startswith(
+            ("crisis", "intake")
+        ):
+            sources = "; ".join(f"session {e.session}, #{e.utterance}" for e in reply.evidence)
+            out.write(f"         (based on: {sources})\n")
+    out.flush()
+
+
+def _lines(stream: Any) -> Any:
+    """Client messages from standard input, one per line, decoded strictly as UTF-8."""
+    for number, raw in enumerate(stream, 1):
+        try:
+            yield number, raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield number, None
+
+
+def cmd_session(args: argparse.Namespace) -> int:
+    from reverie.errors import InputError
+    from reverie.runtime import Runtime
+
+    runtime = Runtime.open(_settings(args))
+    out = sys.stdout
+    interactive = sys.stdin.isatty() and not args.json
+    refused = 0
+    try:
+        engine: SessionEngine = runtime.engine()
+        _print_reply(engine.open(args.case), args.json, out)
+        if interactive:
+            out.write("(type /end to finish the session)\n")
+        stream = sys.stdin.buffer
+        for number, line in _lines(iter(lambda: _read(stream, interactive), b"")):
+            if line is None:
+                refused += 1
+                _error(f"line {number}: not valid UTF-8; nothing was stored. Send plain UTF-8 text.", args.json)
+                continue
+            if line.strip() == END:
+                break
+            if not line.strip():
+                continue
+            try:
+                _print_reply(engine.turn(line), args.json, out)
+            except InputError as exc:
+                refused += 1
+                _error(f"line {number}: {exc}", args.json)
+        if engine.active:
+            _print_reply(engine.close(), args.json, out)
+    except KeyboardInterrupt:
+        if engine.active:
+            _print_reply(engine.close(), args.json, out)
+    finally:
+        runtime.close()
+    return 1 if refused else 0
+
+
+def _read(stream: Any, interactive: bool) -> bytes:
+    if interactive:
+        sys.stdout.write("you: ")
+        sys.stdout.flush()
+    line: bytes = stream.readline()
+    return line
+
+
+def _error(message: str, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"error": message}) + "\n")
+        sys.stdout.flush()
+    sys.stderr.write(f"reverie: {message}\n")
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from reverie.storage import open_store
+
+    settings = _settings(args)
+    with open_store(settings.database()) as store:
+        cases = store.list_cases()
+        if args.json:
+            print(json.dumps([{"name": c.name, "clinician": c.clinician, "sessions": len(store.sessions(c.id)),
+                               "created": c.created_at.isoformat()} for c in cases]))
+        else:
+            for c in cases:
+                print(f"{c.name}\t{len(store.sessions(c.id))} sessions\tclinician: {c.clinician}")
+            if not cases:
+                print("No cases yet. Start one with: reverie session --case NAME")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from reverie.analysis.report import analyse, build_report, render_markdown
+    from reverie.analysis.risk import RiskScreen
+    from reverie.analysis.transcript import read_transcript
+    from reverie.runtime import listening_pipeline
+
+    turns = read_transcript(Path(args.file))
+    report = build_report(analyse(turns, listening_pipeline(), RiskScreen()))
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(render_markdown(report, title=f"Analysis of {Path(args.file).name}"))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from reverie.bench import render_bench, run_bench
+
+    result = run_bench(sessions=args.sessions, per_session=args.per_session, turns=args.turns,
+                       embedder=args.embedder or "minilm")
+    print(json.dumps(result, indent=2) if args.json else render_bench(result))
+    return 0 if all(t["met"] for t in result["targets"]) or not args.strict else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reverie",
+        description="reverie: psychodynamic therapy implemented as software. reverie is an AI, not a "
+        "person, and works under a licensed clinician. In an emergency call your local emergency number "
+        "(in the US: 911, or call or text 988).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def db_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", metavar="PATH", help="SQLite file (default: reverie.db in the user's data folder)")
+        p.add_argument("--embedder", choices=["minilm", "hashing"], help="case-memory embeddings (default: minilm)")
+
+    p = sub.add_parser("session", help="hold a session in the terminal (scripted from standard input too)")
+    p.add_argument("--case", default="default", help="the case to open or continue (default: 'default')")
+    p.add_argument("--json", action="store_true", help="one JSON line per reply")
+    db_option(p)
+    p.set_defaults(func=cmd_session)
+
+    p = sub.add_parser("cases", help="list the cases in the database")
+    p.add_argument("--json", action="store_true")
+    db_option(p)
+    p.set_defaults(func=cmd_cases)
+
+    p = sub.add_parser("analyze", help="analyse a transcript (text with T:/C: prefixes, CSV or JSONL)")
+    p.add_argument("file", help="the transcript file")
+    p.add_argument("--format", choices=["json", "md"], default="md")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("bench", help="performance benchmarks (DESIGN section 6)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--sessions", type=int, default=200, help="past sessions in the benchmark case")
+    p.add_argument("--per-session", type=int, default=500, help="utterances per past session")
+    p.add_argument("--turns", type=int, default=200, help="client turns to time")
+    p.add_argument("--embedder", choices=["minilm", "hashing"])
+    p.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
 
 def main(argv: list[str] | None = None) -> int:
-    return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from reverie.errors import ReverieError
+
+    try:
+        code: int = args.func(args)
+        return code
+    except ReverieError as exc:
+        sys.stderr.write(f"reverie: {exc}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -100,6 +100,11 @@ class Store(ABC):
     def save_annotations(self, utterance_id: int, annotations: Sequence[Annotation]) -> None:
         """Replace the stored annotations of the given layers for one utterance."""
 
+    def save_annotations_many(self, items: Sequence[tuple[int, Sequence[Annotation]]]) -> None:
+        """``save_annotations`` for many utterances; implementations may do it in one transaction."""
+        for utterance_id, annotations in items:
+            self.save_annotations(utterance_id, annotations)
+
     @abstractmethod
     def annotations(
         self, case_id: int, *, layer: str | None = None, session_id: int | None = None

@@ -1,0 +1,139 @@
+"""Reading transcripts of sessions: plain text with ``T:``/``C:`` prefixes, CSV or JSONL.
+
+Every format yields ``(Speaker, text)`` pairs in spoken order. A file that cannot be read raises
+``TranscriptFormatError`` naming the line, and nothing is returned for a partly read file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+from reverie.domain import Speaker
+from reverie.errors import EmptyInputError, InputTooLargeError, TranscriptFormatError
+
+MAX_BYTES = 50 * 1024 * 1024
+_PREFIX = re.compile(r"^\s*(T|C|THERAPIST|CLIENT|COUNSELLOR|COUNSELOR|PATIENT|ANALYST)\s*[:>]\s*(.*)$", re.I)
+_SPEAKERS = {
+    "t": Speaker.THERAPIST,
+    "therapist": Speaker.THERAPIST,
+    "counsellor": Speaker.THERAPIST,
+    "counselor": Speaker.THERAPIST,
+    "analyst": Speaker.THERAPIST,
+    "interviewer": Speaker.THERAPIST,
+    "c": Speaker.CLIENT,
+    "client": Speaker.CLIENT,
+    "patient": Speaker.CLIENT,
+}
+_SPEAKER_COLUMNS = ("speaker", "interlocutor", "role", "who")
+_TEXT_COLUMNS = ("text", "utterance", "utterance_text", "content", "message")
+
+
+def _speaker(value: str, where: str) -> Speaker:
+    speaker = _SPEAKERS.get(value.strip().lower())
+    if speaker is None:
+        raise TranscriptFormatError(
+            f"{where}: unknown speaker {value!r}; use T/therapist or C/client."
+        )
+    return speaker
+
+
+def read_transcript(path: Path) -> list[tuple[Speaker, str]]:
+    """Read a transcript file; the format is chosen by the suffix (.csv, .jsonl, else text)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TranscriptFormatError(f"Cannot read {path}: {exc.strerror or exc}. Check the path.") from exc
+    if len(raw) > MAX_BYTES:
+        raise InputTooLargeError(f"{path} is {len(raw):,} bytes; split transcripts over {MAX_BYTES:,} bytes.")
+    if b"\x00" in raw:
+        raise TranscriptFormatError(f"{path} looks binary (it contains NUL bytes); give a text, CSV or JSONL file.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise TranscriptFormatError(f"{path}, line {line}: not valid UTF-8; save the file as UTF-8.") from exc
+    return parse_transcript(text, fmt=path.suffix.lower().lstrip("."), name=str(path))
+
+
+def parse_transcript(text: str, *, fmt: str = "txt", name: str = "transcript") -> list[tuple[Speaker, str]]:
+    if not text.strip():
+        raise EmptyInputError(f"{name} is empty; give a transcript with at least one utterance.")
+    if fmt == "csv":
+        turns = _parse_csv(text, name)
+    elif fmt in {"jsonl", "ndjson"}:
+        turns = _parse_jsonl(text, name)
+    else:
+        turns = _parse_text(text, name)
+    if not turns:
+        raise EmptyInputError(f"{name} has no utterances.")
+    return turns
+
+
+def _parse_text(text: str, name: str) -> list[tuple[Speaker, str]]:
+    turns: list[tuple[Speaker, str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = _PREFIX.match(line)
+        if m:
+            turns.append((_speaker(m.group(1), f"{name}, line {number}"), m.group(2).strip()))
+        elif turns:  # a continuation line belongs to the previous speaker
+            speaker, said = turns[-1]
+            turns[-1] = (speaker, f"{said} {line.strip()}")
+        else:
+            raise TranscriptFormatError(
+                f"{name}, line {number}: no speaker prefix; start lines with 'T:' (therapist) or 'C:' (client)."
+            )
+    return [(s, t) for s, t in turns if t]
+
+
+def _columns(header: list[str], name: str) -> tuple[str, str]:
+    lowered = {h.strip().lower(): h for h in header}
+    speaker = next((lowered[c] for c in _SPEAKER_COLUMNS if c in lowered), None)
+    said = next((lowered[c] for c in _TEXT_COLUMNS if c in lowered), None)
+    if speaker is None or said is None:
+        raise TranscriptFormatError(
+            f"{name}: needs a speaker column ({', '.join(_SPEAKER_COLUMNS)}) and a text column "
+            f"({', '.join(_TEXT_COLUMNS)}); found {', '.join(header) or 'none'}."
+        )
+    return speaker, said
+
+
+def _parse_csv(text: str, name: str) -> list[tuple[Speaker, str]]:
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        speaker_col, text_col = _columns(list(reader.fieldnames or []), name)
+        turns = []
+        for row in reader:
+            where = f"{name}, line {reader.line_num}"
+            said = (row.get(text_col) or "").strip()
+            if said:
+                turns.append((_speaker(row.get(speaker_col) or "", where), said))
+        return turns
+    except csv.Error as exc:
+        raise TranscriptFormatError(f"{name}: malformed CSV ({exc}); check quoting.") from exc
+
+
+def _parse_jsonl(text: str, name: str) -> list[tuple[Speaker, str]]:
+    turns = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{name}, line {number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TranscriptFormatError(f"{where}: not JSON ({exc.msg}); each line must be one JSON object.") from exc
+        if not isinstance(row, dict):
+            raise TranscriptFormatError(f"{where}: expected a JSON object with speaker and text.")
+        speaker_col, text_col = _columns(list(row), where)
+        said = row.get(text_col)
+        if not isinstance(said, str):
+            raise TranscriptFormatError(f"{where}: the text must be a string.")
+        if said.strip():
+            turns.append((_speaker(str(row.get(speaker_col)), where), said.strip()))
+    return turns

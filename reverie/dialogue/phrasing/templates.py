@@ -1,0 +1,91 @@
+"""The default phraser: deterministic templates that reuse the client's own words.
+
+A template (``templates.json``) is a list of parts; each part is a list of alternative
+sentences. For each part the phraser takes the first alternative, starting at a turn-dependent
+offset, whose slots the plan fills and which has not been said before in this case. An
+optional part (one that has ``""`` among its alternatives) is left out rather than repeated.
+So replies are short (one sentence per part, at most three parts), varied, and never show a
+raw ``{slot}``.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from reverie.dialogue.phrasing.base import PhraseContext, normalise_sentence
+from reverie.dialogue.plan import Plan
+
+_FORMATTER = string.Formatter()
+FALLBACK = "I'm listening. Go on."
+
+
+@cache
+def load_templates() -> dict[str, list[list[str]]]:
+    raw: dict[str, Any] = json.loads(
+        resources.files("reverie.dialogue.phrasing").joinpath("templates.json").read_text("utf-8")
+    )
+    return {k: v for k, v in raw.items() if not k.startswith("_")}
+
+
+def _fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in _FORMATTER.parse(template) if name]
+
+
+def _fill(template: str, slots: dict[str, str]) -> str | None:
+    names = _fields(template)
+    if any(not slots.get(n) for n in names):
+        return None
+    return template.format_map({n: slots[n] for n in names})
+
+
+class TemplatePhraser:
+    """``phrase(plan, context)`` -> text; records every sentence it says in ``context.used``."""
+
+    def __init__(self, templates: dict[str, list[list[str]]] | None = None) -> None:
+        self.templates = templates if templates is not None else load_templates()
+
+    def template_for(self, plan: Plan) -> list[list[str]]:
+        for key in (plan.key, f"{plan.intervention.value}.default", plan.intervention.value):
+            if key in self.templates:
+                return self.templates[key]
+        return [[FALLBACK]]
+
+    def phrase(self, plan: Plan, context: PhraseContext) -> str:
+        slots = dict(plan.slots)
+        slots.setdefault("clinician", context.clinician)
+        for name, value in list(slots.items()):
+            if value:
+                slots[f"{name}_cap"] = value[0].upper() + value[1:]
+        avoid_questions = slots.get("no_question") == "1"
+        chosen: list[str] = []
+        for index, part in enumerate(self.template_for(plan)):
+            sentence = self._choose(part, slots, context, offset=context.turn + index, avoid_questions=avoid_questions)
+            if sentence:
+                chosen.append(sentence)
+                context.used.add(normalise_sentence(sentence))
+        text = " ".join(chosen).strip()
+        return text or FALLBACK
+
+    def _choose(
+        self, part: list[str], slots: dict[str, str], context: PhraseContext, *, offset: int, avoid_questions: bool
+    ) -> str:
+        optional = "" in part
+        candidates = [p for p in part if p]
+        if not candidates:
+            return ""
+        rotated = candidates[offset % len(candidates) :] + candidates[: offset % len(candidates)]
+        filled = [s for s in (_fill(t, slots) for t in rotated) if s]
+        if avoid_questions and optional:
+            filled = [s for s in filled if not s.endswith("?")]
+        elif avoid_questions:
+            filled = sorted(filled, key=lambda s: s.endswith("?"))  # stable: statements first
+        for sentence in filled:
+            if normalise_sentence(sentence) not in context.used:
+                return sentence
+        if optional:
+            return ""
+        return filled[0] if filled else ""
