@@ -1,1 +1,47 @@
-"""storage."""
+"""Where a case is kept: the ``Store`` interface, its backends, and ``open_store``.
+
+``open_store`` is the one way the CLI and the web app pick a backend from a ``--db`` value.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from reverie.errors import ConfigurationError
+from reverie.storage.base import Store
+from reverie.storage.memory import InMemoryStore
+from reverie.storage.records import Clock
+from reverie.storage.sqlite import SQLiteStore
+
+__all__ = ["InMemoryStore", "SQLiteStore", "Store", "open_store"]
+
+
+def open_store(
+    target: str | os.PathLike[str], *, synchronous: str = "FULL", clock: Clock | None = None
+) -> Store:
+    """The store named by ``target``.
+
+    * a file path (``str`` or ``os.PathLike``), ``sqlite:///relative/path`` or
+      ``sqlite:////absolute/path``: ``SQLiteStore`` (``~`` is expanded; the file and its
+      folders are created if missing);
+    * ``":memory:"`` or ``memory://``: a fresh ``InMemoryStore`` (kept only by this process);
+    * ``postgresql://...``: not built yet, a ``ConfigurationError``.
+    """
+    if isinstance(target, os.PathLike):
+        return SQLiteStore(Path(target).expanduser(), synchronous=synchronous, clock=clock)
+    if not isinstance(target, str) or not target.strip():
+        raise ConfigurationError("No database given: pass a SQLite file path with --db.")
+    target = target.strip()
+    if target in (":memory:", "memory://"):
+        return InMemoryStore(clock=clock)
+    scheme, separator, rest = target.partition("://")
+    if not separator:
+        return SQLiteStore(Path(target).expanduser(), synchronous=synchronous, clock=clock)
+    if scheme == "sqlite" and rest.startswith("/") and rest != "/":
+        return SQLiteStore(Path(rest[1:]).expanduser(), synchronous=synchronous, clock=clock)
+    if scheme in ("postgresql", "postgres"):
+        raise ConfigurationError("PostgreSQL support is not built yet; use a SQLite path.")
+    raise ConfigurationError(
+        f"Unknown database {target!r}: pass a SQLite file path, sqlite:///path, or memory://."
+    )

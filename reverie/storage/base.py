@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 from reverie.domain import (
     Annotation,
@@ -102,8 +102,8 @@ class Store(ABC):
 
     def save_annotations_many(self, items: Sequence[tuple[int, Sequence[Annotation]]]) -> None:
         """``save_annotations`` for many utterances; implementations may do it in one transaction."""
-        for utterance_id, annotations in items:
-            self.save_annotations(utterance_id, annotations)
+        for utterance_id, found in items:
+            self.save_annotations(utterance_id, found)
 
     @abstractmethod
     def annotations(
@@ -168,7 +168,7 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
