@@ -238,7 +238,10 @@ class SessionEngine:
             if outcome.crisis_plan is not None:
                 self.store.save_crisis_plan(run.case.id, outcome.crisis_plan)
             return self._respond(outcome.plan, client_text=text, phase="intake", disclosure=due)
-        plan = self.planner.plan(self._situation(run, doc, here, utterance))
+        situation = self._situation(run, doc, here, utterance)
+        plan = self.planner.plan(situation)
+        if plan.intervention is Intervention.PAST_PRESENT_LINK and situation.echo is not None:
+            run.state.linked_past.append(situation.echo.past.utterance_id)
         self._after_plan(run, plan, doc, here)
         return self._respond(plan, client_text=text, phase=self._phase(run), disclosure=due,
                              advice_asked="advice_request" in doc.labels(layers.ACTS))
@@ -256,7 +259,7 @@ class SessionEngine:
         probe = next((a for a in doc.get(layers.ACTS) if a.label == "memory_probe"), None)
         if probe is not None:
             topic = str(probe.detail.get("topic") or "")
-            recollections = [r for r in run.memory.recall(topic) if r.utterance_id != utterance.id] if topic else []
+            recollections = run.memory.recall(topic, exclude=[utterance.id]) if topic else []
         elapsed = (self.clock() - run.session.started_at).total_seconds() / 60
         agreement = self.store.agreement(run.case.id)
         minutes = agreement.session_minutes if agreement else self.settings.session_minutes
@@ -279,12 +282,6 @@ class SessionEngine:
     def _after_plan(self, run: _SessionRun, plan: Plan, doc: Doc, here: Evidence) -> None:
         """Update what the session remembers of its own course."""
         state = run.state
-        if plan.intervention is Intervention.PAST_PRESENT_LINK and plan.evidence:
-            past = plan.evidence[0]
-            for utt in self.store.utterances(run.case.id):
-                if utt.session_number == past.session and utt.ordinal == past.utterance:
-                    state.linked_past.append(utt.id)
-                    break
         if plan.intervention is Intervention.TIME_NOTICE:
             run.time_noticed = True
         if plan.intervention is Intervention.ENDING:

@@ -11,7 +11,6 @@ import re
 
 from reverie.domain import Span
 
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _CLAUSE_BREAK = re.compile(r"\s*(?:,|;|:| - | – | — |\bbut\b|\band then\b|\bso\b|\bbecause\b)\s*", re.I)
 
 # First person to second person. Applied word by word, case-preserving for the first letter.
@@ -38,18 +37,32 @@ _WAS_AFTER_I = re.compile(r"\byou was\b", re.I)
 _WORD = re.compile(r"[A-Za-z’']+")
 
 
+_BOUNDARY = re.compile(r"[.!?]+[\"'”’)]*(?=\s|$)|\n+")
+_ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "st", "prof", "e.g", "i.e", "etc", "vs", "no"})
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Character ranges of the sentences of ``text`` (without surrounding white space)."""
+    """Character ranges of the sentences of ``text`` (without surrounding white space).
+
+    A full stop after a common abbreviation ("Dr. Rivera") does not end a sentence."""
     out: list[tuple[int, int]] = []
-    for m in _SENTENCE.finditer(text):
-        start, end = m.start(), m.end()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            out.append((start, end))
-    return out
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        word = text[start : m.start()].split()[-1:] or [""]
+        if m.group(0).startswith(".") and word[0].lower().rstrip(".") in _ABBREVIATIONS:
+            continue
+        out.append((start, m.end()))
+        start = m.end()
+    out.append((start, len(text)))
+    trimmed = []
+    for a, b in out:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            trimmed.append((a, b))
+    return trimmed
 
 
 def sentence_around(text: str, span: Span | None) -> str:

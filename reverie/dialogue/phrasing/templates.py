@@ -67,13 +67,23 @@ class TemplatePhraser:
             if sentence:
                 chosen.append(sentence)
                 context.used.add(normalise_sentence(sentence))
-        text = " ".join(chosen).strip()
-        return text or FALLBACK
+        if not chosen:  # every alternative already said: repeat rather than say nothing
+            for part in self.template_for(plan):
+                filled = [f for f in (_fill(t, slots) for t in part if t) if f]
+                if filled:
+                    chosen.append(filled[context.turn % len(filled)])
+                    break
+        text, previous = "", ""
+        for sentence in chosen:  # a list (the agreement) goes on lines of its own
+            joiner = "\n" if sentence.startswith("- ") or previous.startswith("- ") else " "
+            text = f"{text}{joiner}{sentence}" if text else sentence
+            previous = sentence
+        return text.strip() or FALLBACK
 
     def _choose(
         self, part: list[str], slots: dict[str, str], context: PhraseContext, *, offset: int, avoid_questions: bool
     ) -> str:
-        optional = "" in part
+        optional = "" in part  # the template allows leaving this part out
         candidates = [p for p in part if p]
         if not candidates:
             return ""
@@ -86,6 +96,6 @@ class TemplatePhraser:
         for sentence in filled:
             if normalise_sentence(sentence) not in context.used:
                 return sentence
-        if optional:
-            return ""
-        return filled[0] if filled else ""
+        # Every alternative of this part was said before in this case: leave the part out
+        # (the parts carrying the client's own words keep the reply new).
+        return ""
