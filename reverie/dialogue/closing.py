@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reverie.analysis import layers
-from reverie.domain import Annotation, Evidence, Utterance
 from reverie.dialogue.words import clause_around, quote
+from reverie.domain import Annotation, Evidence, Utterance
 
 _FIGURE_THEME = {
     "mother": "your mother",

@@ -9,10 +9,10 @@ The path: acknowledge with warmth, say plainly that reverie is an AI and a perso
 right now; ask the C-SSRS screener questions one at a time (an unclear answer is asked again
 once); then bring in the client's own crisis plan, or offer to make a short one. It resolves
 only when the screening is complete, no answer shows intent, a plan or recent behaviour,
-and the client has the plan and the helplines. High risk stays in a safety mode until a
-clinician closes it. A retraction ("never mind") gets a gentle follow-up and the screening
-goes on; a masked method request is refused kindly. Nothing here ever names a method, a
-place or a dose, and nothing ends the session.
+and the client has been given the plan (or declined to make one) and the helplines. High
+risk stays in a safety mode until the clinician closes it. A retraction ("never mind") gets
+a gentle follow-up and the screening goes on; a masked method request is refused kindly.
+Nothing here names a method, a place or a dose, and nothing ends the session.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from reverie.domain import CrisisPlan, Helpline
 from reverie.errors import ConfigurationError, InputError
 from reverie.instruments.cssrs import next_question, screener_questions, screener_risk
 
-__all__ = ["CrisisProtocol", "CrisisState", "CrisisStep", "INTERVENTIONS"]
+__all__ = ["INTERVENTIONS", "CrisisProtocol", "CrisisState", "CrisisStep"]
 
 INTERVENTIONS = (
     "crisis.acknowledge",
@@ -46,8 +46,8 @@ _RANK = {"none": 0, "low": 1, "moderate": 2, "high": 3, "imminent": 4}
 @dataclass(slots=True)
 class CrisisState:
     """Where the protocol stands. ``pending`` is what the last reply asked: ``"screen"``
-    (question ``next_question``), ``"others_danger"``, ``"plan.offer"``, ``"plan.<field>"``,
-    ``"safety"``, or ``""`` when nothing is asked (resolved)."""
+    (screener question number ``next_question``), ``"others_danger"``, ``"plan.offer"``,
+    ``"plan.<field>"``, ``"safety"``, or ``""`` when nothing is asked."""
 
     active: bool = False
     started_turn: int = 0
@@ -58,6 +58,7 @@ class CrisisState:
     harm_to_others: bool = False
     screen_self: bool = False  # whether the suicide screener applies (any self-directed risk)
     others_in_danger: bool | None = None
+    safe_now: bool | None = None  # the last answer to "are you somewhere safe right now?"
     pending: str = ""
     next_question: int | None = None
     answers: dict[str, bool | None] = field(default_factory=dict)
@@ -77,8 +78,7 @@ class CrisisState:
     def from_json(cls, data: Mapping[str, Any] | str) -> CrisisState:
         """Rebuild a state from ``to_json`` output (a mapping or its JSON text)."""
         raw = json.loads(data) if isinstance(data, str) else dict(data)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
+        unknown = sorted(set(raw) - {f.name for f in fields(cls)})
         if unknown:
             raise InputError(
                 f"Crisis state has unknown field(s) {', '.join(unknown)}: it was written by another "
@@ -94,16 +94,25 @@ class CrisisState:
 
     def drafted_plan(self) -> CrisisPlan | None:
         """The crisis plan the client made during the protocol, to store; ``None`` if none."""
-        if not self.plan_draft:
+        d = self.plan_draft
+        if not any(d.values()):
             return None
-        return CrisisPlan(**{k: (v,) for k, v in self.plan_draft.items() if k in _PLAN_FIELDS})
+        return CrisisPlan(
+            warning_signs=_one(d.get("warning_signs")),
+            coping=_one(d.get("coping")),
+            people=_one(d.get("people")),
+        )
+
+
+def _one(item: str | None) -> tuple[str, ...]:
+    return (item,) if item else ()
 
 
 @dataclass(frozen=True, slots=True)
 class CrisisStep:
     """One reply of the protocol. When ``alert`` is true the caller must alert the
     clinician now (``alert_reason`` says why); ``answer`` is the screening answer just
-    recorded, as (question id, yes/no/unclear)."""
+    recorded, as (question id, yes / no / unclear)."""
 
     text: str
     intervention: str
@@ -115,9 +124,9 @@ class CrisisStep:
 
 _UNSURE = re.compile(r"\b(?:don'?t know|not sure|unsure|idk|dunno|can'?t say|hard to say|no idea)\b")
 _NO = re.compile(
-    r"^\W*(?:no|nope|nah|not really|not at all|never|none|i haven'?t|i have not|i don'?t|i do not|"
-    r"i didn'?t|i did not|i'?m not|i am not|i won'?t|nothing like that|of course not|definitely not|"
-    r"absolutely not|(?:i )?(?:guess|think|suppose) not)\b"
+    r"^\W*(?:no|nobody|no-one|noone|nope|nah|not really|not at all|never(?! ?mind)|none|i haven'?t|"
+    r"i have not|i don'?t|i do not|i didn'?t|i did not|i'?m not|i am not|i won'?t|nothing like that|"
+    r"of course not|definitely not|absolutely not|(?:i )?(?:guess|think|suppose) not)\b"
 )
 _YES = re.compile(
     r"^\W*(?:yes|yeah|yea|yep|yup|y|ya|aye|sure|i have|i do|i did|i am|i will|i guess|i think so|maybe|"
@@ -131,30 +140,26 @@ _RETRACTION = re.compile(
 )
 
 
+def _lower(text: str) -> str:
+    return text.lower().replace("’", "'")
+
+
 def _parse_answer(text: str, assessment: RiskAssessment) -> bool | None:
     """Yes, no, or ``None`` when unclear. A message that itself carries un-negated risk
     ("every night I hope not to wake up") answers yes."""
-    lower = text.lower().replace("’", "'")
+    lower = _lower(text)
     if _UNSURE.search(lower):
         return None
     if _NO.search(lower):
         return False
-    if _YES.search(lower):
-        return True
-    if assessment.flagged and any(not f.negated for f in assessment.findings):
+    if _YES.search(lower) or any(not f.negated for f in assessment.findings):
         return True
     return None
 
 
-def _safe(items: Sequence[str]) -> str:
-    """The client's own words for the reply, leaving out anything that names a means."""
-    kept = [i.strip().rstrip(".") for i in items if i.strip() and not contains_method_information(i)]
-    return ", ".join(kept[:3])
-
-
 class CrisisProtocol:
-    """Deterministic crisis replies for one locale's helplines. Both methods are pure:
-    they return a new state and never change the one given."""
+    """Deterministic crisis replies for one locale's helplines. The methods are pure: they
+    return a new state and never change the one given."""
 
     def __init__(self, helplines: Sequence[Helpline], emergency: str) -> None:
         if not helplines or not emergency:
@@ -166,35 +171,33 @@ class CrisisProtocol:
         self.primary = self.helplines[0]
         self.emergency = emergency
 
-    # -- the two entry points -------------------------------------------------------------
-
     def begin(self, assessment: RiskAssessment, plan: CrisisPlan | None, *, turn: int = 0) -> CrisisStep:
         """Start (or restart) the protocol on a flagged message; always alerts the clinician."""
         level = max_level([assessment.level, "low"])
         state = CrisisState(
-            active=True, started_turn=turn, turns=1, level=level, alerted_level=level,
-            harm_to_others=assessment.harm_to_others, screen_self=_self_directed(assessment),
+            active=True, started_turn=turn, turns=1, episodes=1, level=level, alerted_level=level,
+            harm_to_others="harm_to_others" in assessment.labels, screen_self=_self_directed(assessment),
         )
-        labels = ", ".join(assessment.labels) or "risk"
-        reason = f"Crisis gate flagged {level} risk ({labels})."
-        clinician = "I'm also letting your clinician know, so a person is in the loop."
+        reason = f"Crisis gate flagged {level} risk ({', '.join(assessment.labels) or 'unlabelled'})."
         if state.harm_to_others:
-            return self._ask_others_danger(state, reason, opening=True)
-        if not state.screen_self:  # only a masked request or an unlabelled flag: screen anyway
-            state.screen_self = True
+            return self._ask_others_danger(state, reason, angry=assessment.harm_to_others)
+        state.screen_self = True  # every flag not only about others gets the screener
+        if level == "imminent":  # a plan, means at hand, an act: safety before any question
+            opening = "Thank you for telling me; I'm really glad you did."
+            return self._safety(state, plan, reason, opening, full=True)
         if "masked_method_request" in assessment.labels:
             state.method_requests = 1
-            return self._ask_screen(state, _REFUSAL, "crisis.method_refusal", alert=reason, full=True)
+            return self._ask_screen(state, _REFUSAL, "crisis.method_refusal", reason, full=True)
         opening = (
-            "Thank you for telling me; I'm really glad you did. It sounds very heavy, and I want to "
-            f"make sure you're safe. {clinician}"
+            "Thank you for telling me; I'm really glad you did, and I want to make sure you're safe. "
+            "I'm letting your clinician know, so a person is in the loop too."
         )
-        return self._ask_screen(state, opening, "crisis.acknowledge", alert=reason, full=True)
+        return self._ask_screen(state, opening, "crisis.acknowledge", reason, full=True)
 
     def continue_(
         self, state: CrisisState, text: str, assessment: RiskAssessment, plan: CrisisPlan | None
     ) -> CrisisStep:
-        """The protocol's reply to the client's next message ``text`` (already screened into
+        """The reply to the client's next message ``text`` (already screened into
         ``assessment``). A resolved state restarts on a new flag."""
         if not state.active:
             if assessment.flagged:
@@ -207,33 +210,41 @@ class CrisisProtocol:
             )
         s = state.copy()
         s.turns += 1
-        alert = self._escalation(s, assessment)
-        if assessment.harm_to_others and not s.harm_to_others:
-            s.harm_to_others = True
-            s.others_in_danger = None
-            return self._ask_others_danger(s, alert or "Client spoke of harming someone else.", False)
+        alert = ""
+        if assessment.flagged:
+            labels = ", ".join(assessment.labels)
+            alert = _raise(s, assessment.level, f"Risk rose to {assessment.level} ({labels}).")
+        if "harm_to_others" in assessment.labels and not s.harm_to_others:
+            s.harm_to_others, s.others_in_danger = True, None
+            reason = alert or "Client spoke of harming someone else."
+            return self._ask_others_danger(s, reason, angry=assessment.harm_to_others)
         if _self_directed(assessment) and not s.screen_self:
             s.screen_self = True
-            if s.pending.startswith("plan") or s.resolved:
-                s.pending = ""
+            if s.pending.startswith("plan"):
+                s.pending = ""  # the screener comes before the plan
         if "masked_method_request" in assessment.labels:
             s.method_requests += 1
             return self._repeat(s, _REFUSAL, "crisis.method_refusal", alert, plan)
-        lower = text.lower().replace("’", "'")
-        retracted = _RETRACTION.search(lower) is not None
-        if retracted:
-            s.retractions += 1
-        if s.pending == "safety":
-            return self._safety(s, plan, alert, opening="I'm still here with you.")
+        retracted = _RETRACTION.search(_lower(text)) is not None
+        s.retractions += int(retracted)
         answer = _parse_answer(text, assessment)
-        if retracted and answer is None or (retracted and s.pending.startswith("plan.") and not answer):
+        if s.pending == "safety":
+            return self._safety_answer(s, answer, plan, alert)
+        if assessment.level == "imminent":
+            return self._safety(s, plan, alert, "Thank you for telling me.")
+        if retracted and (answer is None or (s.pending.startswith("plan.") and not answer)):
             return self._follow_up(s, plan, alert)
         return self._answer(s, answer, text, plan, alert)
 
-    # -- answers ----------------------------------------------------------------------------
+    def clinician_resolves(self, state: CrisisState) -> CrisisState:
+        """The supervising clinician closes the protocol (the only way out of safety mode)."""
+        s = state.copy()
+        s.active, s.resolved, s.pending, s.next_question = False, True, "", None
+        return s
 
     def _answer(
-        self, s: CrisisState, answer: bool | None, text: str, plan: CrisisPlan | None, alert: str
+        self, s: CrisisState, answer: bool | None, text: str, plan: CrisisPlan | None, alert: str,
+        ack: str = "",
     ) -> CrisisStep:
         if answer is None and s.pending in ("screen", "others_danger", "plan.offer") and s.unclear == 0:
             s.unclear = 1
@@ -246,63 +257,56 @@ class CrisisProtocol:
             s.answers[question.id] = answer
             recorded = (question.id, answer)
             if answer is not False and question.escalates_to != "low":
-                level = "high" if question.escalates_to == "high" else "moderate"
-                alert = alert or self._raise(s, level, f"Screening: {question.id} answered {_word(answer)}.")
+                why = f"Screening: {question.id} answered {'yes' if answer else 'unclearly'}."
+                alert = alert or _raise(s, question.escalates_to, why)
         elif s.pending == "others_danger":
             s.others_in_danger = answer
             recorded = ("others_danger", answer)
             if answer:
-                alert = alert or self._raise(s, "imminent", "Client says someone is in danger right now.")
+                alert = alert or _raise(s, "imminent", "Client says someone is in danger right now.")
         elif s.pending == "plan.offer":
             s.plan_declined = not answer
         elif s.pending.startswith("plan."):
-            s.plan_draft[s.pending.removeprefix("plan.")] = text.strip()[:300]
-        ack = "Thank you for being honest with me." if answer else "Thank you."
-        step = self._advance(s, plan, alert, ack)
-        return replace(step, answer=recorded)
+            lower = _lower(text)
+            unusable = _UNSURE.search(lower) or _NO.search(lower)  # "I don't know", "no one"
+            s.plan_draft[s.pending.removeprefix("plan.")] = "" if unusable else text.strip()[:300]
+        ack = ack or ("Thank you for being honest with me." if answer else "Thank you.")
+        return replace(self._advance(s, plan, alert, ack), answer=recorded)
 
     def _advance(self, s: CrisisState, plan: CrisisPlan | None, alert: str, ack: str) -> CrisisStep:
-        """Ask whatever comes next: the danger check, a screener question, the plan, or resolve."""
-        if s.others_in_danger or (s.harm_to_others and s.pending == "others_danger" and s.others_in_danger is None):
-            return self._safety(s, plan, alert, opening="Thank you for telling me.")
-        if s.screen_self:
-            index = next_question(s.answers)
-            if index is not None:
-                return self._ask_screen(s, ack, "crisis.screen", alert=alert, index=index)
-        if self._high_risk(s):
-            alert = alert or self._raise(s, "high", "Screening complete: high risk.")
-            return self._safety(s, plan, alert, opening="Thank you for trusting me with this.")
+        """Ask what comes next: a screener question, the plan, safety; or resolve."""
+        if s.others_in_danger or (s.pending == "others_danger" and s.others_in_danger is None):
+            return self._safety(s, plan, alert, "Thank you for telling me.")
+        index = next_question(s.answers) if s.screen_self else None
+        if index is not None:
+            return self._ask_screen(s, ack, "crisis.screen", alert, index=index)
+        if s.screen_self and _high_risk(s.answers):
+            alert = alert or _raise(s, "high", "Screening complete: high risk.")
+            return self._safety(s, plan, alert, "Thank you for trusting me with this.")
         return self._plan_stage(s, plan, alert)
 
-    def _high_risk(self, s: CrisisState) -> bool:
-        if not s.screen_self:
-            return False
-        high = {q.id for q in screener_questions() if q.escalates_to == "high"}
-        answered = {k: v for k, v in s.answers.items() if k in {q.id for q in screener_questions()}}
-        unclear_high = any(v is None and k in high for k, v in answered.items())
-        return unclear_high or screener_risk(answered) == "high"
-
-    # -- the plan ---------------------------------------------------------------------------
-
     def _plan_stage(self, s: CrisisState, plan: CrisisPlan | None, alert: str) -> CrisisStep:
-        done = "Thank you for answering those questions; I know it isn't easy."
+        if s.screen_self:
+            done = "Thank you for answering those questions; I know it isn't easy."
+        else:
+            done = "Thank you for talking this through with me."
         if plan is not None and not plan.is_empty and not s.shown_plan:
             s.shown_plan = True
-            return self._resolve(s, f"{done} {_plan_sentence(plan.warning_signs, plan.coping, plan.people)}", alert)
+            summary = _plan_sentence(plan.warning_signs, plan.coping, plan.people)
+            return self._resolve(s, f"{done} {summary}", alert)
         if s.plan_draft:
-            filled = next((f for f in _PLAN_FIELDS if f not in s.plan_draft), None)
-            if filled is not None and not s.plan_declined:
-                return self._ask_plan_field(s, filled, alert)
+            missing = next((f for f in _PLAN_FIELDS if f not in s.plan_draft), None)
+            if missing is not None and not s.plan_declined:
+                return self._ask_plan_field(s, missing, alert)
             s.shown_plan = True
-            d = s.plan_draft
-            summary = _plan_sentence((d.get("warning_signs", ""),), (d.get("coping", ""),), (d.get("people", ""),))
-            return self._resolve(s, f"Thank you. {summary} Your clinician can look at it with you too.", alert)
+            drafted = s.drafted_plan() or CrisisPlan()
+            summary = _plan_sentence(drafted.warning_signs, drafted.coping, drafted.people)
+            return self._resolve(s, f"Thank you. {summary}", alert)
         if s.plan_declined or s.shown_plan:
-            return self._resolve(s, "That's okay.", alert)
+            return self._resolve(s, "That's okay; we can make a plan another time.", alert)
         if s.pending == "plan.offer":  # they said yes
             return self._ask_plan_field(s, "warning_signs", alert)
-        s.plan_offered = True
-        s.pending = "plan.offer"
+        s.plan_offered, s.pending = True, "plan.offer"
         text = (
             f"{done} It can help to have a short plan for moments like this: the signs to watch for, "
             f"what helps, and who to call. {self._short()} Would you like to make one together now?"
@@ -311,7 +315,9 @@ class CrisisProtocol:
 
     def _ask_plan_field(self, s: CrisisState, name: str, alert: str) -> CrisisStep:
         s.pending = f"plan.{name}"
-        return CrisisStep(f"{_PLAN_PROMPTS[name]} {self._short()}", "crisis.plan", s, bool(alert), alert)
+        ack = "Good, let's keep it short." if name == _PLAN_FIELDS[0] else "Thank you."
+        text = f"{ack} {self._short()} {_PLAN_PROMPTS[name]}"
+        return CrisisStep(text, "crisis.plan", s, bool(alert), alert)
 
     def _resolve(self, s: CrisisState, opening: str, alert: str) -> CrisisStep:
         s.active, s.resolved, s.pending, s.next_question = False, True, "", None
@@ -321,26 +327,23 @@ class CrisisProtocol:
         )
         return CrisisStep(text, "crisis.plan", s, bool(alert), alert)
 
-    # -- replies ----------------------------------------------------------------------------
-
     def _ask_screen(
-        self, s: CrisisState, opening: str, intervention: str, *, alert: str, full: bool = False,
-        index: int | None = None,
+        self, s: CrisisState, opening: str, intervention: str, alert: str, *, full: bool = False,
+        index: int = 0,
     ) -> CrisisStep:
-        s.pending = "screen"
-        s.next_question = next_question(s.answers) if index is None else index
-        if s.next_question is None:  # nothing left to ask: go on to the plan
-            return self._advance(s, None, alert, opening)
+        s.pending, s.next_question = "screen", index
         helplines = self._full() if full else self._short()
-        first = full and not s.answers
-        ask = "Can I ask you a few questions, one at a time?" if first else ""
-        question = screener_questions()[s.next_question].text
+        ask = "Can I ask you a few questions, one at a time?" if full else ""
+        question = screener_questions()[index].text
         text = " ".join(p for p in (opening, helplines, ask, question) if p)
         return CrisisStep(text, intervention, s, bool(alert), alert)
 
-    def _ask_others_danger(self, s: CrisisState, alert: str, opening: bool) -> CrisisStep:
+    def _ask_others_danger(self, s: CrisisState, alert: str, *, angry: bool) -> CrisisStep:
         s.pending = "others_danger"
-        first = "It sounds like you're feeling a lot of anger, and I'm taking what you said seriously."
+        if angry:
+            first = "It sounds like you're feeling a lot of anger, and I'm taking what you said seriously."
+        else:
+            first = "Thank you for telling me about these thoughts; I'm taking them seriously."
         text = (
             f"{first} If anyone is in danger right now, please call {self.emergency}. I'm an AI, so I'm "
             f"letting your clinician know, and you can talk it through with a person now: "
@@ -351,80 +354,100 @@ class CrisisProtocol:
     def _repeat(
         self, s: CrisisState, opening: str, intervention: str, alert: str, plan: CrisisPlan | None
     ) -> CrisisStep:
-        """Say ``opening`` and ask again whatever is pending."""
+        """Say ``opening``, then ask again whatever is pending."""
         if s.pending == "screen" and s.next_question is not None:
-            question = screener_questions()[s.next_question].text
-            text = f"{opening} {self._short()} {question}"
+            ask = screener_questions()[s.next_question].text
         elif s.pending == "others_danger":
-            text = f"{opening} If anyone is in danger, please call {self.emergency}. Is anyone in danger right now?"
+            ask = f"If anyone is in danger, please call {self.emergency}. Is anyone in danger right now?"
         elif s.pending == "plan.offer":
-            text = f"{opening} {self._short()} Would you like to make a short plan together?"
+            ask = "Would you like to make a short plan together?"
         elif s.pending.startswith("plan."):
-            text = f"{opening} {self._short()} {_PLAN_PROMPTS[s.pending.removeprefix('plan.')]}"
+            ask = _PLAN_PROMPTS[s.pending.removeprefix("plan.")]
         else:
-            return self._safety(s, plan, alert, opening=opening)
-        return CrisisStep(text, intervention, s, bool(alert), alert)
+            return replace(self._safety(s, plan, alert, opening, entry=False), intervention=intervention)
+        return CrisisStep(f"{opening} {self._short()} {ask}", intervention, s, bool(alert), alert)
 
     def _follow_up(self, s: CrisisState, plan: CrisisPlan | None, alert: str) -> CrisisStep:
         s.unclear += 1
+        if s.unclear > 1:  # a second retraction on the same question: record it as unclear
+            step = self._answer(s, None, "", plan, alert, ack="That's okay, and I'm still here.")
+            return replace(step, intervention="crisis.follow_up")
         opening = (
             "That's okay, and I'm not going anywhere. Sometimes things come out and then feel like too "
             "much, and what you said still matters to me."
         )
-        if s.unclear > 1:  # a second retraction on the same question: record it as unclear, move on
-            s.unclear = 0
-            return replace(self._answer(s, None, "", plan, alert), intervention="crisis.follow_up")
         if s.pending.startswith("plan."):
             s.plan_declined = True
             return replace(self._advance(s, plan, alert, opening), intervention="crisis.follow_up")
         return self._repeat(s, f"{opening} Could I still ask you this?", "crisis.follow_up", alert, plan)
 
-    def _safety(self, s: CrisisState, plan: CrisisPlan | None, alert: str, *, opening: str) -> CrisisStep:
+    def _safety_answer(
+        self, s: CrisisState, answer: bool | None, plan: CrisisPlan | None, alert: str
+    ) -> CrisisStep:
+        before, s.safe_now = s.safe_now, answer
+        if answer is False:
+            alert = alert or _raise(s, "imminent", "Client says they are not safe right now.")
+            text = (
+                "Thank you for telling me, and I'm staying right here with you. Please call "
+                f"{self.emergency} now, or ask someone nearby to call for you. You can also "
+                f"{self._people(plan)}. Can you get to a safer place, or near other people?"
+            )
+            return CrisisStep(text, "crisis.safety", s, bool(alert), alert, ("safe_now", answer))
+        opening = "I'm still here with you."
+        if answer:
+            glad = "I'm really glad." if before else "I'm glad you're somewhere safe."
+            opening = f"{glad} {opening}"
+        step = self._safety(s, plan, alert, opening, entry=False)
+        return replace(step, answer=("safe_now", answer))
+
+    def _safety(
+        self, s: CrisisState, plan: CrisisPlan | None, alert: str, opening: str, *, entry: bool = True,
+        full: bool = False,
+    ) -> CrisisStep:
+        """Safety mode: the risk is high, so every reply is about reaching a person now."""
         s.pending = "safety"
-        people = _safe(plan.people) if plan is not None else ""
-        call = f" You could also call {people} and ask them to be with you." if people else ""
+        reach = f"{self._people(plan, full=full)}; call {self.emergency} if you might act on this soon."
+        question = "Are you somewhere safe right now?"
+        if s.safe_now:
+            question = "Have you been able to reach someone?"
+        if not entry:
+            text = f"{opening} Please reach a person now: {reach} {question}"
+            return CrisisStep(text, "crisis.safety", s, bool(alert), alert)
+        distance = (
+            " If you can, put some distance between you and anything you could use to hurt yourself."
+            if s.level == "imminent"
+            else ""
+        )
         text = (
-            f"{opening} I'm worried about your safety right now. Please reach a person now: "
-            f"{self._short(bare=True)}, or call {self.emergency} if you might act on this soon.{call} "
-            "Your clinician has been told, and I'll stay with you. Are you somewhere safe right now?"
+            f"{opening} I'm an AI and I'm worried about your safety, so please reach a person now: "
+            f"{reach}{distance} I'll stay with you, and your clinician has been told. {question}"
         )
         return CrisisStep(text, "crisis.safety", s, bool(alert), alert)
 
-    # -- alerts -----------------------------------------------------------------------------
-
-    def _escalation(self, s: CrisisState, assessment: RiskAssessment) -> str:
-        if not assessment.flagged:
-            return ""
-        return self._raise(s, assessment.level, f"Risk rose to {assessment.level} ({', '.join(assessment.labels)}).")
-
-    @staticmethod
-    def _raise(s: CrisisState, level: str, reason: str) -> str:
-        """Record ``level``; return ``reason`` when it is above the last alert (alert again)."""
-        s.level = max_level([s.level, level])
-        if _RANK[level] > _RANK[s.alerted_level]:
-            s.alerted_level = level
-            return reason
-        return ""
-
-    # -- helplines --------------------------------------------------------------------------
+    def _people(self, plan: CrisisPlan | None, *, full: bool = False) -> str:
+        """The helplines (all, or the primary one) and the client's own people to call."""
+        people = _safe(plan.people) if plan is not None else ""
+        contacts = self._contacts() if full else self._short(bare=True)
+        return f"{contacts}, or {people}" if people else contacts
 
     def _short(self, *, bare: bool = False) -> str:
         contact = f"{self.primary.contact} ({self.primary.name})"
         return contact if bare else f"A person can help any time: {contact}."
 
-    def _full(self) -> str:
+    def _contacts(self) -> str:
+        """Every helpline, primary first; emergency services are named separately."""
         others = [h.contact for h in self.helplines[1:] if self.emergency not in h.contact]
-        listed = ", ".join([f"{self.primary.contact} ({self.primary.name})", *others])
-        return (
-            f"I'm an AI, and a person can help you right now: {listed}. If you're in danger, "
-            f"call {self.emergency}."
-        )
+        return ", ".join([f"{self.primary.contact} ({self.primary.name})", *others])
+
+    def _full(self) -> str:
+        listed = self._contacts()
+        emergency = f"in an emergency, call {self.emergency}"
+        return f"I'm an AI, and a person can help right now: {listed}; {emergency}."
 
 
 _REFUSAL = (
     "I can't help with that, because it could be used to hurt someone, and I care what happens to "
-    "you. Questions like this sometimes come when someone is thinking about ending their life, so I'd "
-    "like to check in with you."
+    "you. Questions like this sometimes come when someone is thinking about ending their life."
 )
 _PLAN_PROMPTS = {
     "warning_signs": "What are the first signs, in your thoughts, feelings or what you do, that things "
@@ -432,6 +455,25 @@ _PLAN_PROMPTS = {
     "coping": "What helps you get through those moments, even a little?",
     "people": "Who could you call or be with when it gets hard? A name or two is enough.",
 }
+
+
+def _raise(s: CrisisState, level: str, reason: str) -> str:
+    """Record ``level``; return ``reason`` when it is above the last alert (alert again)."""
+    s.level = max_level([s.level, level])
+    if _RANK[level] > _RANK[s.alerted_level]:
+        s.alerted_level = level
+        return reason
+    return ""
+
+
+def _high_risk(answers: Mapping[str, bool | None]) -> bool:
+    """High on the screener, or an unclear answer to a question whose yes would be high."""
+    high = {q.id for q in screener_questions() if q.escalates_to == "high"}
+    return screener_risk(answers) == "high" or any(v is None and k in high for k, v in answers.items())
+
+
+def _self_directed(assessment: RiskAssessment) -> bool:
+    return any(label != "harm_to_others" for label in assessment.labels)
 
 
 def _plan_sentence(signs: Sequence[str], coping: Sequence[str], people: Sequence[str]) -> str:
@@ -443,13 +485,23 @@ def _plan_sentence(signs: Sequence[str], coping: Sequence[str], people: Sequence
     if _safe(people):
         parts.append(f"you can reach {_safe(people)}")
     if not parts:
-        return "Your plan is saved, and we can look at it together."
+        return "We can go over your plan together whenever you like."
     return f"Here is your plan: {', '.join(parts)}."
 
 
-def _self_directed(assessment: RiskAssessment) -> bool:
-    return any(label != "harm_to_others" for label in assessment.labels)
+# The client's "my sister" is "your sister" when reverie says it back.
+_SECOND_PERSON = {
+    "i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "am": "are",
+    "i'm": "you're", "im": "you're", "i've": "you've", "i'll": "you'll",
+}
+_FIRST_PERSON = re.compile(r"\b(?:i['’]m|i['’]ve|i['’]ll|im|i|me|my|mine|myself|am)\b", re.IGNORECASE)
 
 
-def _word(answer: bool | None) -> str:
-    return "unclear" if answer is None else "yes"
+def _safe(items: Sequence[str]) -> str:
+    """The client's own words, in the second person, leaving out anything naming a means."""
+    kept = [
+        _FIRST_PERSON.sub(lambda m: _SECOND_PERSON[_lower(m.group(0))], i.strip().rstrip("."))
+        for i in items
+        if i.strip() and not contains_method_information(i)
+    ]
+    return ", ".join(kept[:3])

@@ -139,6 +139,10 @@ class SessionEngine:
         case = self.store.find_case(case_name) or self.store.create_case(
             case_name, clinician=self.settings.clinician, locale=self.settings.locale
         )
+        with self.store.transaction():
+            return self._open(case)
+
+    def _open(self, case: Case) -> Reply:
         state = EngineState.from_json(self.store.get_state(case.id, STATE_KEY))
         session = self.store.start_session(case.id)
         memory = CaseMemory(self.store, case.id, self.embedder)
@@ -177,7 +181,10 @@ class SessionEngine:
 
     def close(self) -> Reply:
         """End the session: name its themes and the thread to pick up next time."""
-        run = self._require_run()
+        with self.store.transaction():
+            return self._close(self._require_run())
+
+    def _close(self, run: _SessionRun) -> Reply:
         utterances = [u for u in self.store.utterances(run.case.id, session_id=run.session.id)
                       if u.speaker is Speaker.CLIENT]
         gist = session_gist(utterances, self.store.annotations(run.case.id, session_id=run.session.id))
@@ -203,6 +210,10 @@ class SessionEngine:
         run = self._require_run()
         text = check_message(text, self.settings.max_message_chars)
         utterance = self.store.add_utterance(run.session.id, Speaker.CLIENT, text)  # durable first
+        with self.store.transaction():  # everything after it is kept together, in one commit
+            return self._answer(run, utterance, text)
+
+    def _answer(self, run: _SessionRun, utterance: Utterance, text: str) -> Reply:
         assessment = self.screen.screen(text)  # the crisis gate, before any other analysis
         doc = self.pipeline.run(text, Speaker.CLIENT)
         for annotation in assessment.to_annotations():

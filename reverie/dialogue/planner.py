@@ -123,7 +123,7 @@ def _strongest(anns: Sequence[Annotation]) -> Annotation | None:
 
 
 class Planner:
-    def __init__(self, *, defense_threshold: float = 0.4, defense_spacing: int = 3) -> None:
+    def __init__(self, *, defense_threshold: float = 0.3, defense_spacing: int = 3) -> None:
         self.defense_threshold = defense_threshold
         self.defense_spacing = defense_spacing
 

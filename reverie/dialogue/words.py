@@ -11,7 +11,7 @@ import re
 
 from reverie.domain import Span
 
-_CLAUSE_BREAK = re.compile(r"\s*(?:,|;|:| - | – | — |\bbut\b|\band then\b|\bso\b|\bbecause\b)\s*", re.I)
+_CLAUSE_BREAK = re.compile(r"\s*(?:,|;|:| - | – | — |\bbut\b|\band then\b|\bbecause\b)\s*", re.I)
 
 # First person to second person. Applied word by word, case-preserving for the first letter.
 _TURN = {
@@ -84,21 +84,32 @@ def trim_words(text: str, max_words: int) -> str:
 
 
 def clause_around(text: str, span: Span | None, max_words: int = 12) -> str:
-    """A short verbatim clause of the client's around ``span``: what a reflection quotes."""
+    """A short verbatim clause of the client's around ``span``: what a reflection quotes.
+
+    The clause is the part of the sentence (between commas, "but", "because"...) that holds
+    the span; if it is still too long, the words ending with the span are kept."""
     sentence = sentence_around(text, span)
-    if span is not None:
-        offset = text.find(sentence)
-        local = span.start - offset if offset >= 0 else 0
-        pos = 0
-        for part in _CLAUSE_BREAK.split(sentence):
-            start = sentence.find(part, pos)
-            if start < 0:
-                continue
-            pos = start + len(part)
-            if start <= local < pos and len(part.split()) >= 2:
-                sentence = part
-                break
-    return trim_words(sentence.strip(), max_words)
+    if span is None:
+        return trim_words(sentence.strip(), max_words)
+    offset = max(text.find(sentence), 0)
+    local = span.start - offset
+    local_end = span.end - offset
+    clause, clause_start, pos = sentence, 0, 0
+    for part in _CLAUSE_BREAK.split(sentence):
+        start = sentence.find(part, pos) if part else -1
+        if start < 0:
+            continue
+        pos = start + len(part)
+        if start <= local < pos and len(part.split()) >= 2:
+            clause, clause_start = part, start
+            break
+    words = list(re.finditer(r"\S+", clause))
+    if len(words) <= max_words:
+        return clause.strip().rstrip(" ,;:.!?-–—")
+    last = next((i for i, w in enumerate(words) if w.end() + clause_start >= local_end), len(words) - 1)
+    first = max(0, min(last - max_words + 1, len(words) - max_words))
+    cut = clause[words[first].start() : words[min(first + max_words, len(words)) - 1].end()]
+    return cut.strip().rstrip(" ,;:.!?-–—")
 
 
 def turn_person(text: str) -> str:

@@ -13,7 +13,8 @@ Guarantees every implementation gives (the contract suite in ``tests/storage`` c
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Self
 
 from reverie.domain import (
@@ -163,6 +164,15 @@ class Store(ABC):
     @abstractmethod
     def vectors(self, case_id: int, model: str) -> list[tuple[int, bytes]]:
         """(utterance id, vector bytes) for every indexed utterance of the case."""
+
+    # -- grouping ------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the writes made inside the block into one transaction: durable together when
+        the block ends, none kept if it raises. The default commits each write on its own
+        (correct, only slower); SQL stores group them. Never use it for the client's message,
+        which must be durable on its own before anything else happens."""
+        yield
 
     # -- lifecycle -----------------------------------------------------------------------
     @abstractmethod

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -446,6 +447,11 @@ class SQLiteStore(Store):
         return [(utterance_id, bytes(data)) for utterance_id, data in rows]
 
     # -- lifecycle ------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._file.transaction("writing a group of records"):
+            yield
+
     def close(self) -> None:
         """Close the file; later calls raise ``StorageError``. Closing twice is harmless."""
         self._file.close()

@@ -44,7 +44,8 @@ class SQLiteFile:
 
     def __init__(self, path: Path, synchronous: str, now: Callable[[], str]) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: writes nest inside a transaction()
+        self._depth = 0  # > 0 while a transaction() groups the writes of this thread
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -102,10 +103,32 @@ class SQLiteFile:
         return StorageError(f"SQLite failed while {action} in {self.path} ({exc}): {advice}.")
 
     @contextmanager
+    def transaction(self, action: str) -> Iterator[None]:
+        """Group every write of this thread inside the block into one transaction."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            with self.writing(action):
+                self._depth = 1
+                try:
+                    yield
+                finally:
+                    self._depth = 0
+
+    @contextmanager
     def writing(self, action: str) -> Iterator[sqlite3.Connection]:
-        """One write transaction; committed when the block ends, nothing kept if it raises."""
+        """One write transaction; committed when the block ends, nothing kept if it raises.
+        Inside ``transaction()`` it joins the enclosing transaction instead."""
         with self._lock:
             db = self.connection
+            if self._depth:
+                yield db
+                return
             try:
                 db.execute("BEGIN IMMEDIATE")
                 yield db

@@ -18,6 +18,7 @@ from typing import Any
 
 from reverie.dialogue.phrasing.base import PhraseContext, normalise_sentence
 from reverie.dialogue.plan import Plan
+from reverie.dialogue.words import sentences
 
 _FORMATTER = string.Formatter()
 FALLBACK = "I'm listening. Go on."
@@ -29,6 +30,10 @@ def load_templates() -> dict[str, list[list[str]]]:
         resources.files("reverie.dialogue.phrasing").joinpath("templates.json").read_text("utf-8")
     )
     return {k: v for k, v in raw.items() if not k.startswith("_")}
+
+
+def _each_sentence(text: str) -> set[str]:
+    return {normalise_sentence(text[a:b]) for a, b in sentences(text)}
 
 
 def _fields(template: str) -> list[str]:
@@ -66,7 +71,7 @@ class TemplatePhraser:
             sentence = self._choose(part, slots, context, offset=context.turn + index, avoid_questions=avoid_questions)
             if sentence:
                 chosen.append(sentence)
-                context.used.add(normalise_sentence(sentence))
+                context.used.update(_each_sentence(sentence))
         if not chosen:  # every alternative already said: repeat rather than say nothing
             for part in self.template_for(plan):
                 filled = [f for f in (_fill(t, slots) for t in part if t) if f]
@@ -94,7 +99,7 @@ class TemplatePhraser:
         elif avoid_questions:
             filled = sorted(filled, key=lambda s: s.endswith("?"))  # stable: statements first
         for sentence in filled:
-            if normalise_sentence(sentence) not in context.used:
+            if not (_each_sentence(sentence) & context.used):
                 return sentence
         # Every alternative of this part was said before in this case: leave the part out
         # (the parts carrying the client's own words keep the reply new).
