@@ -31,17 +31,53 @@ from reverie.memory import CaseMemory
 from reverie.runtime import Runtime
 from reverie.settings import Settings
 
-_PEOPLE = ["my mother", "my father", "my partner", "my boss", "my sister", "a friend", "my brother",
-           "my colleague", "my son", "my grandmother"]
-_EVENTS = ["didn't call back", "ignored what I said", "criticized my work", "was kind to me",
-           "cancelled our plans", "shouted at me", "listened for once", "forgot my birthday",
-           "asked how I was", "left early without a word"]
-_FEELINGS = ["and I felt small", "and I was furious", "and I just went quiet", "and I felt relieved",
-             "and I couldn't sleep", "and I laughed it off", "and it hurt more than I expected",
-             "and I tried even harder", "and nothing much happened", "and I felt lonely"]
+_PEOPLE = [
+    "my mother",
+    "my father",
+    "my partner",
+    "my boss",
+    "my sister",
+    "a friend",
+    "my brother",
+    "my colleague",
+    "my son",
+    "my grandmother",
+]
+_EVENTS = [
+    "didn't call back",
+    "ignored what I said",
+    "criticized my work",
+    "was kind to me",
+    "cancelled our plans",
+    "shouted at me",
+    "listened for once",
+    "forgot my birthday",
+    "asked how I was",
+    "left early without a word",
+]
+_FEELINGS = [
+    "and I felt small",
+    "and I was furious",
+    "and I just went quiet",
+    "and I felt relieved",
+    "and I couldn't sleep",
+    "and I laughed it off",
+    "and it hurt more than I expected",
+    "and I tried even harder",
+    "and nothing much happened",
+    "and I felt lonely",
+]
 _WHEN = ["Yesterday", "Last week", "This morning", "When I was a kid", "Growing up", "On Sunday"]
-_THERAPIST = ["Say more about that.", "What comes to mind?", "That sounds painful.", "Go on.",
-              "What was that like for you?", "I'm listening.", "Mm.", "How did you feel then?"]
+_THERAPIST = [
+    "Say more about that.",
+    "What comes to mind?",
+    "That sounds painful.",
+    "Go on.",
+    "What was that like for you?",
+    "I'm listening.",
+    "Mm.",
+    "How did you feel then?",
+]
 TURN_MESSAGES = [
     "My boss ignored my idea in the meeting again and I just went quiet.",
     "I keep thinking about what my mother said on the phone.",
@@ -83,8 +119,12 @@ def _machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform()}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def build_case(runtime: Runtime, name: str, sessions: int, per_session: int, seed: int = 7) -> int:
@@ -92,16 +132,27 @@ def build_case(runtime: Runtime, name: str, sessions: int, per_session: int, see
     store, rng = runtime.store, random.Random(seed)
     case = store.create_case(name, clinician="Dr. Bench", locale="en-US")
     store.save_agreement(case.id, WorkingAgreement(1, 50, 24, 12, "Dr. Bench", accepted=True))
-    store.save_crisis_plan(case.id, CrisisPlan(warning_signs=("not sleeping",), coping=("a walk",),
-                                               people=("my sister",)))
-    store.put_state(case.id, "engine", {"intake_step": "done",
-                                        "last_disclosure": datetime.now(UTC).isoformat(),
-                                        "last_activity": (datetime.now(UTC) - timedelta(hours=1)).isoformat()})
+    store.save_crisis_plan(
+        case.id, CrisisPlan(warning_signs=("not sleeping",), coping=("a walk",), people=("my sister",))
+    )
+    store.put_state(
+        case.id,
+        "engine",
+        {
+            "intake_step": "done",
+            "last_disclosure": datetime.now(UTC).isoformat(),
+            "last_activity": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        },
+    )
     cache: dict[str, list[Annotation]] = {}
     for _ in range(sessions):
         session = store.start_session(case.id)
-        items = [(Speaker.CLIENT, synthetic_client_sentence(rng)) if i % 2 == 0
-                 else (Speaker.THERAPIST, rng.choice(_THERAPIST)) for i in range(per_session)]
+        items = [
+            (Speaker.CLIENT, synthetic_client_sentence(rng))
+            if i % 2 == 0
+            else (Speaker.THERAPIST, rng.choice(_THERAPIST))
+            for i in range(per_session)
+        ]
         stored = store.add_utterances(session.id, items)
         batch = []
         for utt in stored:
@@ -132,18 +183,29 @@ def bench_turns(runtime: Runtime, case_name: str, turns: int) -> dict[str, Any]:
             message = f"{message} {synthetic_client_sentence(rng)}"
         times.append(_timed(lambda m=message: engine.turn(m)))  # type: ignore[misc]
     engine.close()
-    return {"open_ms": round(open_ms, 1), "turns": turns, "p50_ms": round(percentile(times, 50), 2),
-            "p95_ms": round(percentile(times, 95), 2), "p99_ms": round(percentile(times, 99), 2)}
+    return {
+        "open_ms": round(open_ms, 1),
+        "turns": turns,
+        "p50_ms": round(percentile(times, 50), 2),
+        "p95_ms": round(percentile(times, 95), 2),
+        "p99_ms": round(percentile(times, 99), 2),
+    }
 
 
 def bench_crisis_gate(n: int = 5000) -> dict[str, Any]:
     screen, rng = RiskScreen(), random.Random(3)
     messages = [synthetic_client_sentence(rng) for _ in range(n // 2)]
-    messages += ["Everyone would be better off without me. " + synthetic_client_sentence(rng) for _ in range(n // 4)]
+    messages += [
+        "Everyone would be better off without me. " + synthetic_client_sentence(rng) for _ in range(n // 4)
+    ]
     messages += [" ".join(synthetic_client_sentence(rng) for _ in range(25))[:2000] for _ in range(n // 4)]
     times = [_timed(lambda m=m: screen.screen(m)) for m in messages]  # type: ignore[misc]
-    return {"messages": len(messages), "p50_ms": round(percentile(times, 50), 4),
-            "p99_ms": round(percentile(times, 99), 4), "max_chars": max(len(m) for m in messages)}
+    return {
+        "messages": len(messages),
+        "p50_ms": round(percentile(times, 50), 4),
+        "p99_ms": round(percentile(times, 99), 4),
+        "max_chars": max(len(m) for m in messages),
+    }
 
 
 def bench_analysis(runtime: Runtime, n: int = 20000) -> dict[str, Any]:
@@ -169,7 +231,9 @@ def bench_cold_start(runs: int = 5) -> dict[str, Any]:
     return {"runs": runs, "median_s": round(statistics.median(times), 3)}
 
 
-def run_bench(*, sessions: int = 200, per_session: int = 500, turns: int = 200, embedder: str = "minilm") -> dict[str, Any]:
+def run_bench(
+    *, sessions: int = 200, per_session: int = 500, turns: int = 200, embedder: str = "minilm"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="reverie-bench-") as tmp:
         settings = Settings(db=str(Path(tmp) / "bench.db"), embedder=embedder, data_dir=Path(tmp))  # type: ignore[arg-type]
         runtime = Runtime.open(settings)
@@ -192,8 +256,12 @@ def run_bench(*, sessions: int = 200, per_session: int = 500, turns: int = 200, 
         "help_cold_start_s": cold["median_s"],
     }
     targets = [
-        {"name": name, "value": figures[name], "target": target,
-         "met": figures[name] >= target if name.endswith("per_s") else figures[name] <= target}
+        {
+            "name": name,
+            "value": figures[name],
+            "target": target,
+            "met": figures[name] >= target if name.endswith("per_s") else figures[name] <= target,
+        }
         for name, target in TARGETS.items()
     ]
     return {
@@ -212,15 +280,19 @@ def run_bench(*, sessions: int = 200, per_session: int = 500, turns: int = 200, 
 
 def render_bench(result: dict[str, Any]) -> str:
     m = result["machine"]
-    lines = [f"reverie bench — {m['cpu']}, {m['cores']} cores, Python {m['python']}, embedder {result['embedder']}",
-             f"case: {result['case']['sessions']} past sessions, {result['case']['utterances']:,} utterances "
-             f"(built in {result['case']['setup_s']} s); session open {result['turn']['open_ms']} ms",
-             f"turn end to end: p50 {result['turn']['p50_ms']} ms, p95 {result['turn']['p95_ms']} ms, "
-             f"p99 {result['turn']['p99_ms']} ms over {result['turn']['turns']} turns",
-             f"crisis gate: p50 {result['crisis_gate']['p50_ms']} ms, p99 {result['crisis_gate']['p99_ms']} ms",
-             f"analysis: {result['analysis']['utterances_per_s']:,} utterances/s",
-             f"reverie --help cold start: {result['cold_start']['median_s']} s (median of {result['cold_start']['runs']})",
-             f"peak RSS: {result['peak_rss_mb']} MB", "", "target                      value      target   met"]
+    lines = [
+        f"reverie bench — {m['cpu']}, {m['cores']} cores, Python {m['python']}, embedder {result['embedder']}",
+        f"case: {result['case']['sessions']} past sessions, {result['case']['utterances']:,} utterances "
+        f"(built in {result['case']['setup_s']} s); session open {result['turn']['open_ms']} ms",
+        f"turn end to end: p50 {result['turn']['p50_ms']} ms, p95 {result['turn']['p95_ms']} ms, "
+        f"p99 {result['turn']['p99_ms']} ms over {result['turn']['turns']} turns",
+        f"crisis gate: p50 {result['crisis_gate']['p50_ms']} ms, p99 {result['crisis_gate']['p99_ms']} ms",
+        f"analysis: {result['analysis']['utterances_per_s']:,} utterances/s",
+        f"reverie --help cold start: {result['cold_start']['median_s']} s (median of {result['cold_start']['runs']})",
+        f"peak RSS: {result['peak_rss_mb']} MB",
+        "",
+        "target                      value      target   met",
+    ]
     for t in result["targets"]:
         lines.append(f"{t['name']:<26} {t['value']:>9} {t['target']:>9}   {'yes' if t['met'] else 'NO'}")
     return "\n".join(lines)

@@ -36,7 +36,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'setting'}: {e['msg']}" for e in exc.errors())
-        raise ConfigurationError(f"Invalid settings ({problems}). Fix the REVERIE_* environment variables.") from exc
+        raise ConfigurationError(
+            f"Invalid settings ({problems}). Fix the REVERIE_* environment variables."
+        ) from exc
 
 
 def _print_reply(reply: Reply, as_json: bool, out: TextIO) -> None:
@@ -44,8 +46,10 @@ def _print_reply(reply: Reply, as_json: bool, out: TextIO) -> None:
         out.write(json.dumps(reply.to_json(), ensure_ascii=False) + "\n")
     else:
         out.write(f"\nreverie: {reply.text}\n")
-        if reply.evidence and reply.intervention not in {"crisis", "intake"} and not reply.intervention.startswith(
-            ("crisis", "intake")
+        if (
+            reply.evidence
+            and reply.intervention not in {"crisis", "intake"}
+            and not reply.intervention.startswith(("crisis", "intake"))
         ):
             sources = "; ".join(f"session {e.session}, #{e.utterance}" for e in reply.evidence)
             out.write(f"         (based on: {sources})\n")
@@ -78,7 +82,9 @@ def cmd_session(args: argparse.Namespace) -> int:
         for number, line in _lines(iter(lambda: _read(stream, interactive), b"")):
             if line is None:
                 refused += 1
-                _error(f"line {number}: not valid UTF-8; nothing was stored. Send plain UTF-8 text.", args.json)
+                _error(
+                    f"line {number}: not valid UTF-8; nothing was stored. Send plain UTF-8 text.", args.json
+                )
                 continue
             if line.strip() == END:
                 break
@@ -121,8 +127,19 @@ def cmd_cases(args: argparse.Namespace) -> int:
     with open_store(settings.database()) as store:
         cases = store.list_cases()
         if args.json:
-            print(json.dumps([{"name": c.name, "clinician": c.clinician, "sessions": len(store.sessions(c.id)),
-                               "created": c.created_at.isoformat()} for c in cases]))
+            print(
+                json.dumps(
+                    [
+                        {
+                            "name": c.name,
+                            "clinician": c.clinician,
+                            "sessions": len(store.sessions(c.id)),
+                            "created": c.created_at.isoformat(),
+                        }
+                        for c in cases
+                    ]
+                )
+            )
         else:
             for c in cases:
                 print(f"{c.name}\t{len(store.sessions(c.id))} sessions\tclinician: {c.clinician}")
@@ -149,8 +166,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from reverie.bench import render_bench, run_bench
 
-    result = run_bench(sessions=args.sessions, per_session=args.per_session, turns=args.turns,
-                       embedder=args.embedder or "minilm")
+    result = run_bench(
+        sessions=args.sessions,
+        per_session=args.per_session,
+        turns=args.turns,
+        embedder=args.embedder or "minilm",
+    )
     print(json.dumps(result, indent=2) if args.json else render_bench(result))
     return 0 if all(t["met"] for t in result["targets"]) or not args.strict else 1
 
@@ -165,8 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def db_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", metavar="PATH", help="SQLite file (default: reverie.db in the user's data folder)")
-        p.add_argument("--embedder", choices=["minilm", "hashing"], help="case-memory embeddings (default: minilm)")
+        p.add_argument(
+            "--db", metavar="PATH", help="SQLite file (default: reverie.db in the user's data folder)"
+        )
+        p.add_argument(
+            "--embedder", choices=["minilm", "hashing"], help="case-memory embeddings (default: minilm)"
+        )
 
     p = sub.add_parser("session", help="hold a session in the terminal (scripted from standard input too)")
     p.add_argument("--case", default="default", help="the case to open or continue (default: 'default')")

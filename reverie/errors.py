@@ -87,9 +87,9 @@ class PipelineError(ReverieError, RuntimeError):
 
 
 __all__ = [
+    "CaseNotFoundError",
     "ConfigurationError",
     "ConflictError",
-    "CaseNotFoundError",
     "EmptyInputError",
     "InputError",
     "InputTooLargeError",

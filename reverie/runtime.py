@@ -36,8 +36,9 @@ class Runtime:
         return cls(settings, store, listening_pipeline(), make_embedder(settings))
 
     def engine(self, clock: Clock = utc_now) -> SessionEngine:
-        return SessionEngine(self.store, settings=self.settings, pipeline=self.pipeline,
-                             embedder=self.embedder, clock=clock)
+        return SessionEngine(
+            self.store, settings=self.settings, pipeline=self.pipeline, embedder=self.embedder, clock=clock
+        )
 
     def close(self) -> None:
         self.store.close()

@@ -32,8 +32,9 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for one test: its own data folder and SQLite file, the hashing embedder."""
-    return Settings(data_dir=tmp_path, db=str(tmp_path / "reverie.db"), embedder="hashing",
-                    clinician="Dr. Rivera")
+    return Settings(
+        data_dir=tmp_path, db=str(tmp_path / "reverie.db"), embedder="hashing", clinician="Dr. Rivera"
+    )
 
 
 @pytest.fixture

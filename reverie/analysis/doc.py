@@ -18,9 +18,7 @@ class Token:
 
 
 def tokenize(text: str) -> list[Token]:
-    return [
-        Token(m.group(0).lower().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)
-    ]
+    return [Token(m.group(0).lower().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 @dataclass(slots=True)

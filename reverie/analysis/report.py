@@ -43,28 +43,58 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
     moments = []
     for number, doc in client:
         for ann in doc.get(layers.RISK):
-            risk.append({"utterance": number, "label": ann.label, "score": round(ann.score, 2),
-                         "quote": _quote(doc, ann), **{k: v for k, v in ann.detail.items() if k in {"kind", "level"}}})
+            risk.append(
+                {
+                    "utterance": number,
+                    "label": ann.label,
+                    "score": round(ann.score, 2),
+                    "quote": _quote(doc, ann),
+                    **{k: v for k, v in ann.detail.items() if k in {"kind", "level"}},
+                }
+            )
         for ann in doc.get(layers.AFFECT):
             affect[ann.label] += 1
         for ann in doc.get(layers.EPISODES):
-            episodes.append({"utterance": number, "quote": _quote(doc, ann), **{
-                k: ann.detail.get(k) for k in ("other", "wish", "response_of_other", "response_of_self", "past")}})
+            episodes.append(
+                {
+                    "utterance": number,
+                    "quote": _quote(doc, ann),
+                    **{
+                        k: ann.detail.get(k)
+                        for k in ("other", "wish", "response_of_other", "response_of_self", "past")
+                    },
+                }
+            )
         for ann in doc.get(layers.DEFENSES):
-            defenses.append({"utterance": number, "defense": ann.label, "score": round(ann.score, 2),
-                             "quote": _quote(doc, ann)})
+            defenses.append(
+                {
+                    "utterance": number,
+                    "defense": ann.label,
+                    "score": round(ann.score, 2),
+                    "quote": _quote(doc, ann),
+                }
+            )
         for ann in doc.get(layers.TRANSFERENCE):
             transference.append({"utterance": number, "marker": ann.label, "quote": _quote(doc, ann)})
         for ann in doc.get(layers.DREAMS):
-            dreams.append({"utterance": number, "quote": _quote(doc, ann, 240),
-                           "elements": ann.detail.get("elements", [])})
+            dreams.append(
+                {
+                    "utterance": number,
+                    "quote": _quote(doc, ann, 240),
+                    "elements": ann.detail.get("elements", []),
+                }
+            )
         intensity = sum(a.score for a in doc.get(layers.AFFECT))
         if intensity > 0:
             moments.append((intensity, number, doc))
     patterns = _patterns(episodes)
     key_moments = [
-        {"utterance": n, "intensity": round(i, 2), "affect": sorted(d.labels(layers.AFFECT)), "quote": _quote(
-            d, Annotation("", ""), 200)}
+        {
+            "utterance": n,
+            "intensity": round(i, 2),
+            "affect": sorted(d.labels(layers.AFFECT)),
+            "quote": _quote(d, Annotation("", ""), 200),
+        }
         for i, n, d in sorted(moments, key=lambda m: (-m[0], m[1]))[:5]
     ]
     return {
@@ -74,8 +104,11 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
         "affect": dict(affect.most_common()),
         "episodes": episodes,
         "patterns": patterns,
-        "defenses": {"note": HYPOTHESIS_NOTE, "cues": defenses,
-                     "profile": dict(Counter(d["defense"] for d in defenses).most_common())},
+        "defenses": {
+            "note": HYPOTHESIS_NOTE,
+            "cues": defenses,
+            "profile": dict(Counter(d["defense"] for d in defenses).most_common()),
+        },
         "transference": {"note": HYPOTHESIS_NOTE, "markers": transference},
         "dreams": dreams,
         "key_moments": key_moments,
@@ -89,28 +122,43 @@ def _patterns(episodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if ep.get(field):
                 groups[(field, str(ep[field]))].append(ep)
     return [
-        {"category": field, "value": value, "count": len(eps),
-         "others": sorted({str(e.get("other")) for e in eps if e.get("other")}),
-         "evidence": [{"utterance": e["utterance"], "quote": e["quote"]} for e in eps[:5]],
-         "note": HYPOTHESIS_NOTE}
+        {
+            "category": field,
+            "value": value,
+            "count": len(eps),
+            "others": sorted({str(e.get("other")) for e in eps if e.get("other")}),
+            "evidence": [{"utterance": e["utterance"], "quote": e["quote"]} for e in eps[:5]],
+            "note": HYPOTHESIS_NOTE,
+        }
         for (field, value), eps in sorted(groups.items(), key=lambda kv: -len(kv[1]))
         if len(eps) >= 2
     ]
 
 
 def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") -> str:
-    out = [f"# {title}", "", f"{report['utterances']} utterances, {report['client_utterances']} by the client.", ""]
+    out = [
+        f"# {title}",
+        "",
+        f"{report['utterances']} utterances, {report['client_utterances']} by the client.",
+        "",
+    ]
     out += ["## Risk", ""]
     if report["risk"]["findings"]:
-        out += [f"- **{r['label']}** (utterance {r['utterance']}): “{r['quote']}”" for r in report["risk"]["findings"]]
+        out += [
+            f"- **{r['label']}** (utterance {r['utterance']}): “{r['quote']}”"
+            for r in report["risk"]["findings"]
+        ]
     else:
         out.append("No risk language found by the crisis gate.")
     out += ["", "## Affect", ""]
     out += [f"- {k}: {v}" for k, v in report["affect"].items()] or ["No affect words found."]
     out += ["", "## Relationship episodes", ""]
     for e in report["episodes"]:
-        parts = ", ".join(f"{k.replace('_', ' ')}: {e[k]}" for k in ("other", "wish", "response_of_other",
-                                                                     "response_of_self") if e.get(k))
+        parts = ", ".join(
+            f"{k.replace('_', ' ')}: {e[k]}"
+            for k in ("other", "wish", "response_of_other", "response_of_self")
+            if e.get(k)
+        )
         out.append(f"- utterance {e['utterance']} ({parts}): “{e['quote']}”")
     if not report["episodes"]:
         out.append("None found.")
@@ -121,15 +169,23 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
     if not report["patterns"]:
         out.append("None recurring yet.")
     out += ["", "## Defenses (hypotheses)", ""]
-    out += [f"- {d['defense']} (utterance {d['utterance']}, {d['score']}): “{d['quote']}”"
-            for d in report["defenses"]["cues"]] or ["No cues found."]
+    out += [
+        f"- {d['defense']} (utterance {d['utterance']}, {d['score']}): “{d['quote']}”"
+        for d in report["defenses"]["cues"]
+    ] or ["No cues found."]
     out += ["", "## Transference (hypotheses)", ""]
-    out += [f"- {t['marker']} (utterance {t['utterance']}): “{t['quote']}”"
-            for t in report["transference"]["markers"]] or ["No markers found."]
+    out += [
+        f"- {t['marker']} (utterance {t['utterance']}): “{t['quote']}”"
+        for t in report["transference"]["markers"]
+    ] or ["No markers found."]
     out += ["", "## Dreams", ""]
-    out += [f"- utterance {d['utterance']}: “{d['quote']}”" for d in report["dreams"]] or ["No dream reports."]
+    out += [f"- utterance {d['utterance']}: “{d['quote']}”" for d in report["dreams"]] or [
+        "No dream reports."
+    ]
     out += ["", "## Key moments", ""]
-    out += [f"- utterance {m['utterance']} ({', '.join(m['affect'])}): “{m['quote']}”"
-            for m in report["key_moments"]] or ["None."]
+    out += [
+        f"- utterance {m['utterance']} ({', '.join(m['affect'])}): “{m['quote']}”"
+        for m in report["key_moments"]
+    ] or ["None."]
     out += ["", f"_{HYPOTHESIS_NOTE}_", ""]
     return "\n".join(out)

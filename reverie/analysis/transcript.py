@@ -35,9 +35,7 @@ _TEXT_COLUMNS = ("text", "utterance", "utterance_text", "content", "message")
 def _speaker(value: str, where: str) -> Speaker:
     speaker = _SPEAKERS.get(value.strip().lower())
     if speaker is None:
-        raise TranscriptFormatError(
-            f"{where}: unknown speaker {value!r}; use T/therapist or C/client."
-        )
+        raise TranscriptFormatError(f"{where}: unknown speaker {value!r}; use T/therapist or C/client.")
     return speaker
 
 
@@ -50,7 +48,9 @@ def read_transcript(path: Path) -> list[tuple[Speaker, str]]:
     if len(raw) > MAX_BYTES:
         raise InputTooLargeError(f"{path} is {len(raw):,} bytes; split transcripts over {MAX_BYTES:,} bytes.")
     if b"\x00" in raw:
-        raise TranscriptFormatError(f"{path} looks binary (it contains NUL bytes); give a text, CSV or JSONL file.")
+        raise TranscriptFormatError(
+            f"{path} looks binary (it contains NUL bytes); give a text, CSV or JSONL file."
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -127,7 +127,9 @@ def _parse_jsonl(text: str, name: str) -> list[tuple[Speaker, str]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise TranscriptFormatError(f"{where}: not JSON ({exc.msg}); each line must be one JSON object.") from exc
+            raise TranscriptFormatError(
+                f"{where}: not JSON ({exc.msg}); each line must be one JSON object."
+            ) from exc
         if not isinstance(row, dict):
             raise TranscriptFormatError(f"{where}: expected a JSON object with speaker and text.")
         speaker_col, text_col = _columns(list(row), where)

@@ -177,7 +177,9 @@ class SessionEngine:
         else:
             plan = self._opening_plan(state)
             disclosed_inline = False
-        return self._respond(plan, client_text="", phase="opening", disclosure=reason, inline=disclosed_inline)
+        return self._respond(
+            plan, client_text="", phase="opening", disclosure=reason, inline=disclosed_inline
+        )
 
     def close(self) -> Reply:
         """End the session: name its themes and the thread to pick up next time."""
@@ -185,11 +187,16 @@ class SessionEngine:
             return self._close(self._require_run())
 
     def _close(self, run: _SessionRun) -> Reply:
-        utterances = [u for u in self.store.utterances(run.case.id, session_id=run.session.id)
-                      if u.speaker is Speaker.CLIENT]
+        utterances = [
+            u
+            for u in self.store.utterances(run.case.id, session_id=run.session.id)
+            if u.speaker is Speaker.CLIENT
+        ]
         gist = session_gist(utterances, self.store.annotations(run.case.id, session_id=run.session.id))
         if run.state.in_crisis:
-            plan = Plan(Intervention.CLOSING, reason="session ends during the crisis protocol", variant="crisis")
+            plan = Plan(
+                Intervention.CLOSING, reason="session ends during the crisis protocol", variant="crisis"
+            )
         elif gist.themes and gist.thread is not None:
             slots = {"themes": gist.themes_text(), "thread": gist.thread.quote}
             plan = Plan(Intervention.CLOSING, (gist.thread,), slots, "session closes")
@@ -198,8 +205,9 @@ class SessionEngine:
         if gist.thread is not None:
             run.state.thread = gist.thread.to_json()
         reply = self._respond(plan, client_text="", phase="closing")
-        self.store.add_event(run.case.id, EventKind.CONDUCT, {"summary": run.audit.summary()},
-                             session_id=run.session.id)
+        self.store.add_event(
+            run.case.id, EventKind.CONDUCT, {"summary": run.audit.summary()}, session_id=run.session.id
+        )
         self.store.end_session(run.session.id)
         self._save_state(run)
         self._run = None
@@ -226,7 +234,9 @@ class SessionEngine:
 
         now = self.clock()
         state = run.state
-        state.use_seconds_since_disclosure = add_use(state.use_seconds_since_disclosure, state.last_activity, now)
+        state.use_seconds_since_disclosure = add_use(
+            state.use_seconds_since_disclosure, state.last_activity, now
+        )
         due = disclosure_due(
             now=now,
             last_disclosure=state.last_disclosure,
@@ -240,8 +250,13 @@ class SessionEngine:
         if not state.intake_done:
             if "ai_question" in doc.labels(layers.ACTS):  # answer it, then ask the same question again
                 question = QUESTIONS.get(state.intake_step, "What's on your mind?")
-                plan = Plan(Intervention.DISCLOSURE, (here,), {"question": question},
-                            "the client asked whether reverie is human", "intake")
+                plan = Plan(
+                    Intervention.DISCLOSURE,
+                    (here,),
+                    {"question": question},
+                    "the client asked whether reverie is human",
+                    "intake",
+                )
                 return self._respond(plan, client_text=text, phase="intake")
             outcome = self._intake().advance(state, doc, here, self.store.agreement(run.case.id))
             if outcome.agreement is not None:
@@ -254,8 +269,13 @@ class SessionEngine:
         if plan.intervention is Intervention.PAST_PRESENT_LINK and situation.echo is not None:
             run.state.linked_past.append(situation.echo.past.utterance_id)
         self._after_plan(run, plan, doc, here)
-        return self._respond(plan, client_text=text, phase=self._phase(run), disclosure=due,
-                             advice_asked="advice_request" in doc.labels(layers.ACTS))
+        return self._respond(
+            plan,
+            client_text=text,
+            phase=self._phase(run),
+            disclosure=due,
+            advice_asked="advice_request" in doc.labels(layers.ACTS),
+        )
 
     # -- pieces ---------------------------------------------------------------------------
     def _situation(self, run: _SessionRun, doc: Doc, here: Evidence, utterance: Utterance) -> Situation:
@@ -302,18 +322,26 @@ class SessionEngine:
                 state.ending = "reviewed"
             elif plan.variant == "confirm":
                 state.ending = "ended"
-                self.store.add_event(run.case.id, EventKind.TERMINATION, {"evidence": here.to_json()},
-                                     session_id=run.session.id)
+                self.store.add_event(
+                    run.case.id,
+                    EventKind.TERMINATION,
+                    {"evidence": here.to_json()},
+                    session_id=run.session.id,
+                )
             elif plan.variant == "stay":
                 state.ending = "none"
         for ann in doc.get(layers.EPISODES):
             run.episodes.append((here, dict(ann.detail)))
 
-    def _crisis_turn(self, run: _SessionRun, doc: Doc, assessment: RiskAssessment, utterance: Utterance) -> Reply:
+    def _crisis_turn(
+        self, run: _SessionRun, doc: Doc, assessment: RiskAssessment, utterance: Utterance
+    ) -> Reply:
         protocol = CrisisProtocol(helplines_for(run.case.locale), emergency_number(run.case.locale))
         plan_doc = self.store.crisis_plan(run.case.id)
         if run.state.in_crisis:
-            step = protocol.continue_(CrisisState.from_json(run.state.crisis or {}), doc.text, assessment, plan_doc)
+            step = protocol.continue_(
+                CrisisState.from_json(run.state.crisis or {}), doc.text, assessment, plan_doc
+            )
         else:
             step = protocol.begin(assessment, plan_doc)
         run.state.crisis = step.state.to_json()
@@ -322,16 +350,26 @@ class SessionEngine:
             self.store.add_event(
                 run.case.id,
                 EventKind.CRISIS_FLAG,
-                {"reason": step.alert_reason, "level": assessment.level, "labels": list(assessment.labels),
-                 "kind": assessment.kind, "evidence": here.to_json()},
+                {
+                    "reason": step.alert_reason,
+                    "level": assessment.level,
+                    "labels": list(assessment.labels),
+                    "kind": assessment.kind,
+                    "evidence": here.to_json(),
+                },
                 session_id=run.session.id,
             )
         if step.answer is not None:
-            self.store.add_event(run.case.id, EventKind.CRISIS_SCREEN,
-                                 {"question": step.answer[0], "answer": step.answer[1], "evidence": here.to_json()},
-                                 session_id=run.session.id)
+            self.store.add_event(
+                run.case.id,
+                EventKind.CRISIS_SCREEN,
+                {"question": step.answer[0], "answer": step.answer[1], "evidence": here.to_json()},
+                session_id=run.session.id,
+            )
         plan = Plan(Intervention.CRISIS, (here,), {"text": step.text}, step.intervention, step.intervention)
-        return self._respond(plan, client_text=doc.text, phase="crisis", fixed_text=step.text, alert=step.alert)
+        return self._respond(
+            plan, client_text=doc.text, phase="crisis", fixed_text=step.text, alert=step.alert
+        )
 
     def _respond(
         self,
@@ -360,21 +398,35 @@ class SessionEngine:
         repeated = sum(normalise_sentence(text[a:b]) in before for a, b in sentences(text))
         now = self.clock()
         self.store.add_utterance(run.session.id, Speaker.THERAPIST, text)
-        conduct = run.audit.record(plan, client_text=client_text, reply=text, advice_asked=advice_asked,
-                                   repeated_sentences=repeated, guard_problems=checked.problems)
+        conduct = run.audit.record(
+            plan,
+            client_text=client_text,
+            reply=text,
+            advice_asked=advice_asked,
+            repeated_sentences=repeated,
+            guard_problems=checked.problems,
+        )
         self.store.add_event(
             run.case.id,
             EventKind.INTERVENTION,
-            {"intervention": plan.key, "reason": plan.reason, "evidence": [e.to_json() for e in plan.evidence],
-             "conduct": conduct.to_json()},
+            {
+                "intervention": plan.key,
+                "reason": plan.reason,
+                "evidence": [e.to_json() for e in plan.evidence],
+                "conduct": conduct.to_json(),
+            },
             session_id=run.session.id,
         )
         state = run.state
         if disclosed:
             state.last_disclosure = now
             state.use_seconds_since_disclosure = 0.0
-            self.store.add_event(run.case.id, EventKind.DISCLOSURE, {"reason": disclosure or "asked"},
-                                 session_id=run.session.id)
+            self.store.add_event(
+                run.case.id,
+                EventKind.DISCLOSURE,
+                {"reason": disclosure or "asked"},
+                session_id=run.session.id,
+            )
         state.last_activity = now
         run.recent.append(plan.key)
         self._save_state(run)
@@ -383,15 +435,25 @@ class SessionEngine:
 
     def _opening_plan(self, state: EngineState) -> Plan:
         if state.thread:
-            past = Evidence(int(state.thread["session"]), int(state.thread["utterance"]), str(state.thread["quote"]))
-            return Plan(Intervention.OPENING, (past,), {"past_quote": past.quote}, "pick up last session's thread",
-                        "thread")
+            past = Evidence(
+                int(state.thread["session"]), int(state.thread["utterance"]), str(state.thread["quote"])
+            )
+            return Plan(
+                Intervention.OPENING,
+                (past,),
+                {"past_quote": past.quote},
+                "pick up last session's thread",
+                "thread",
+            )
         return Plan(Intervention.OPENING, reason="hand the lead to the client")
 
     def _intake(self) -> IntakeFlow:
         run = self._require_run()
-        return IntakeFlow(clinician=run.case.clinician, session_minutes=self.settings.session_minutes,
-                          helplines=helplines_for(run.case.locale))
+        return IntakeFlow(
+            clinician=run.case.clinician,
+            session_minutes=self.settings.session_minutes,
+            helplines=helplines_for(run.case.locale),
+        )
 
     def _phase(self, run: _SessionRun) -> str:
         return "ending" if run.state.ending in {"exploring", "reviewed"} else "session"
@@ -403,4 +465,3 @@ class SessionEngine:
         if self._run is None:
             raise InputError("No session is open; open one first (reverie session --case NAME).")
         return self._run
-

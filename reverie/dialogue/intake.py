@@ -10,6 +10,7 @@ so what the client tells of their childhood here is case memory from then on.
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass, replace
 
 from reverie.analysis import layers
@@ -49,7 +50,9 @@ _PER_WEEK = re.compile(r"\b(once|twice|one|two|three|[123])\s*(?:times?\s*)?(?:a
 _MINUTES = re.compile(r"\b(\d{2,3})\s*(?:-\s*)?(?:min|mins|minutes)\b")
 _HOURS = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:h|hrs?|hours?)\b(?:\s*(?:notice|ahead|before|in advance))?")
 _REVIEW = re.compile(r"\breview\b[^0-9]*(\d{1,2})\b|\b(\d{1,2})\s*sessions\b")
-_NONE = re.compile(r"^\s*(?:no|none|nothing|nope|not really|i don'?t know|no one|nobody|n/?a)\b[.!]*\s*$", re.I)
+_NONE = re.compile(
+    r"^\s*(?:no|none|nothing|nope|not really|i don'?t know|no one|nobody|n/?a)\b[.!]*\s*$", re.I
+)
 _APPROVAL = re.compile(
     r"\b(?:yes|yeah|yep|ok|okay|sure|fine|agree|agreed|accept|works|good|great|perfect|alright|all right)\b",
     re.I,
@@ -70,7 +73,7 @@ def default_agreement(clinician: str, session_minutes: int) -> WorkingAgreement:
 def parse_agreement_changes(text: str, agreement: WorkingAgreement) -> tuple[WorkingAgreement, list[str]]:
     """Apply the changes a client asks for in words; returns the new agreement and what changed."""
     lower = text.lower()
-    changes: dict[str, int] = {}
+    changes: dict[str, Any] = {}
     said: list[str] = []
     if m := _PER_WEEK.search(lower):
         n = _NUMBER_WORDS[m.group(1)]
@@ -94,7 +97,9 @@ def parse_agreement_changes(text: str, agreement: WorkingAgreement) -> tuple[Wor
             said.append(f"Review after {n} sessions.")
     if not changes:
         return agreement, []
-    updated = replace(agreement, accepted=False, client_changes=(*agreement.client_changes, text.strip()), **changes)
+    updated = replace(
+        agreement, accepted=False, client_changes=(*agreement.client_changes, text.strip()), **changes
+    )
     return updated, said
 
 
@@ -159,14 +164,18 @@ class IntakeFlow:
                 services=(*self.helplines, *extra),
             )
             state.intake_step = "done"
-            return IntakeOutcome(Plan(Intervention.INTAKE, (here,), {}, "crisis plan stored", "done"), crisis_plan=plan)
+            return IntakeOutcome(
+                Plan(Intervention.INTAKE, (here,), {}, "crisis plan stored", "done"), crisis_plan=plan
+            )
         return IntakeOutcome(self.repeat(state))
 
     def _propose(self, state: EngineState) -> IntakeOutcome:
         state.intake_step = "agreement"
         agreement = default_agreement(self.clinician, self.session_minutes)
         text = "\n".join(f"- {line}" for line in agreement.summary_lines())
-        plan = Plan(Intervention.INTAKE, slots={"agreement": text}, reason="agreement proposed", variant="agreement")
+        plan = Plan(
+            Intervention.INTAKE, slots={"agreement": text}, reason="agreement proposed", variant="agreement"
+        )
         return IntakeOutcome(plan, agreement=agreement)
 
     def _agreement_reply(
@@ -175,14 +184,20 @@ class IntakeFlow:
         agreement = current or default_agreement(self.clinician, self.session_minutes)
         updated, said = parse_agreement_changes(doc.text, agreement)
         if said:
-            plan = Plan(Intervention.INTAKE, (here,), {"changes": "\n".join(f"- {s}" for s in said)},
-                        "agreement changed by the client", "agreement_changed")
+            plan = Plan(
+                Intervention.INTAKE,
+                (here,),
+                {"changes": "\n".join(f"- {s}" for s in said)},
+                "agreement changed by the client",
+                "agreement_changed",
+            )
             return IntakeOutcome(plan, agreement=updated)
         acts = doc.labels(layers.ACTS)
         approves = "assent" in acts or bool(_APPROVAL.search(doc.text))
         if "dissent" in acts or not approves:
-            return IntakeOutcome(Plan(Intervention.INTAKE, (here,), {}, "agreement not yet accepted",
-                                      "agreement_unclear"))
+            return IntakeOutcome(
+                Plan(Intervention.INTAKE, (here,), {}, "agreement not yet accepted", "agreement_unclear")
+            )
         state.intake_step = "warning_signs"
         accepted = replace(agreement, accepted=True)
         plan = Plan(Intervention.INTAKE, (here,), {}, "agreement accepted", "warning_signs")

@@ -155,12 +155,16 @@ class Planner:
     # -- direct requests ------------------------------------------------------------------
     def _asks_if_human(self, s: Situation, acts: set[str], _t: set[str]) -> Plan | None:
         if "ai_question" in acts:
-            return Plan(Intervention.DISCLOSURE, (s.here,), reason="the client asked whether reverie is human")
+            return Plan(
+                Intervention.DISCLOSURE, (s.here,), reason="the client asked whether reverie is human"
+            )
         return None
 
     def _ending(self, s: Situation, acts: set[str], _t: set[str]) -> Plan | None:
         if "wants_to_end_therapy" in acts and s.ending in {"none", "ended"}:
-            return Plan(Intervention.ENDING, (s.here,), variant="begin", reason="the client wants to end therapy")
+            return Plan(
+                Intervention.ENDING, (s.here,), variant="begin", reason="the client wants to end therapy"
+            )
         if s.ending == "exploring":
             return Plan(Intervention.ENDING, (s.here,), variant="review", reason="ending: review the work")
         if s.ending == "reviewed":
@@ -181,7 +185,9 @@ class Planner:
         probe = next(a for a in s.doc.get(layers.ACTS) if a.label == "memory_probe")
         topic = str(probe.detail.get("topic") or "that")
         if not s.recollections:
-            return Plan(Intervention.NO_RECORD, (s.here,), {"topic": topic}, "nothing on record about the topic")
+            return Plan(
+                Intervention.NO_RECORD, (s.here,), {"topic": topic}, "nothing on record about the topic"
+            )
         best = s.recollections[0]
         ev = best.evidence
         return Plan(
@@ -200,7 +206,7 @@ class Planner:
         dream = next(iter(s.doc.get(layers.DREAMS)), None)
         if dream is None:
             return None
-        elements = [str(e) for e in dream.detail.get("elements", []) if str(e).strip()]  # type: ignore[attr-defined]
+        elements = [str(e) for e in dream.detail.get("elements") or [] if str(e).strip()]
         ev = _cite(s.doc, s.here, dream.span)
         if elements:
             slots = {"element": f"the {elements[0]}" if " " not in elements[0] else elements[0]}
@@ -215,7 +221,9 @@ class Planner:
                     continue
                 ev = _cite(s.doc, s.here, ann.span)
                 variant = "" if label == "about_therapist" else label
-                return Plan(Intervention.TRANSFERENCE, (ev,), {"quote": ev.quote}, f"transference: {label}", variant)
+                return Plan(
+                    Intervention.TRANSFERENCE, (ev,), {"quote": ev.quote}, f"transference: {label}", variant
+                )
         return None
 
     def _time(self, s: Situation, _a: set[str], _t: set[str]) -> Plan | None:
@@ -239,7 +247,9 @@ class Planner:
         if s.pattern is None or s.session_number < 2 or "pattern" in s.recent:
             return None
         ro, rs = s.pattern.categories.get("response_of_other"), s.pattern.categories.get("response_of_self")
-        variant = "" if ro in RO_ACT and rs in RS_ACT else "ro" if ro in RO_ACT else "rs" if rs in RS_ACT else None
+        variant = (
+            "" if ro in RO_ACT and rs in RS_ACT else "ro" if ro in RO_ACT else "rs" if rs in RS_ACT else None
+        )
         if variant is None:
             return None
         past = next((e for e in s.pattern.evidence if e.session != s.here.session), s.pattern.evidence[0])
@@ -249,8 +259,13 @@ class Planner:
         if rs in RS_ACT:
             slots["rs_act"] = RS_ACT[str(rs)]
         evidence = [e for e in s.pattern.evidence if e != s.here] + [s.here]
-        return Plan(Intervention.PATTERN, tuple(evidence), slots, "a relationship pattern recurs across sessions",
-                    variant)
+        return Plan(
+            Intervention.PATTERN,
+            tuple(evidence),
+            slots,
+            "a relationship pattern recurs across sessions",
+            variant,
+        )
 
     def _interpretation(self, s: Situation, _a: set[str], _t: set[str]) -> Plan | None:
         if s.session_number < 2 or any(r == "interpretation" for r in s.recent[-3:]):
@@ -264,9 +279,15 @@ class Planner:
         for ev, detail in reversed(s.earlier_episodes):
             if detail.get("response_of_other") == ro or detail.get("response_of_self") == rs:
                 now = _cite(s.doc, s.here, episode.span)
-                slots = {"past_quote": ev.quote, "quote": now.quote, "ro_felt": RO_FELT[str(ro)],
-                         "rs_act": RS_ACT[str(rs)]}
-                return Plan(Intervention.INTERPRETATION, (ev, now), slots, "the same episode twice in a session")
+                slots = {
+                    "past_quote": ev.quote,
+                    "quote": now.quote,
+                    "ro_felt": RO_FELT[str(ro)],
+                    "rs_act": RS_ACT[str(rs)],
+                }
+                return Plan(
+                    Intervention.INTERPRETATION, (ev, now), slots, "the same episode twice in a session"
+                )
         return None
 
     def _defense(self, s: Situation, _a: set[str], _t: set[str]) -> Plan | None:
@@ -289,8 +310,12 @@ class Planner:
         said = next((a for a in s.doc.get(layers.ACTS) if a.label == "retraction"), None)
         said = said or next(a for a in s.doc.get(layers.DEFENSES) if a.label == "denial")
         ev = _cite(s.doc, s.here, said.span)
-        return Plan(Intervention.CONFRONTATION, (ev,), {"quote": ev.quote, "feeling": FEELING_WORDS[heavy.label]},
-                    "words and feeling point different ways")
+        return Plan(
+            Intervention.CONFRONTATION,
+            (ev,),
+            {"quote": ev.quote, "feeling": FEELING_WORDS[heavy.label]},
+            "words and feeling point different ways",
+        )
 
     # -- supportive work ------------------------------------------------------------------
     def _reflection(self, s: Situation, _a: set[str], _t: set[str]) -> Plan | None:
@@ -305,8 +330,14 @@ class Planner:
     def _elaboration(self, s: Situation) -> Plan:
         words = len(s.doc.text.split())
         if words <= 3:
-            return Plan(Intervention.ELABORATION, (s.here,), reason="a short message: leave room", variant="open")
-        salient = self._episode(s.doc) or _strongest(s.doc.get(layers.AFFECT)) or _strongest(s.doc.get(layers.FIGURES))
+            return Plan(
+                Intervention.ELABORATION, (s.here,), reason="a short message: leave room", variant="open"
+            )
+        salient = (
+            self._episode(s.doc)
+            or _strongest(s.doc.get(layers.AFFECT))
+            or _strongest(s.doc.get(layers.FIGURES))
+        )
         span = salient.span if salient else None
         clause = clause_around(s.doc.text, span, 10)
         if len(clause.split()) < 3:

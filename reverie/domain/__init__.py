@@ -3,8 +3,8 @@
 from reverie.domain.agreement import CrisisPlan, Helpline, WorkingAgreement
 from reverie.domain.annotation import Annotation, Span
 from reverie.domain.case import Case, Person, Role, Session, SessionKind, Speaker, Utterance
-from reverie.domain.evidence import Confidence, Evidence, Hypothesis, HypothesisStatus
 from reverie.domain.events import CaseEvent, EventKind
+from reverie.domain.evidence import Confidence, Evidence, Hypothesis, HypothesisStatus
 
 __all__ = [
     "Annotation",

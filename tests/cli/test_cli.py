@@ -15,8 +15,14 @@ ENV = {**os.environ, "REVERIE_EMBEDDER": "hashing", "REVERIE_CLINICIAN": "Dr. Ri
 
 def reverie(*args: str, stdin: bytes = b"", tmp: Path) -> subprocess.CompletedProcess[bytes]:
     env = {**ENV, "REVERIE_DATA_DIR": str(tmp / "data")}
-    return subprocess.run([sys.executable, "-m", "reverie.cli", *args], input=stdin, capture_output=True,
-                          env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "reverie.cli", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def json_lines(out: bytes) -> list[dict[str, object]]:
@@ -36,13 +42,24 @@ def test_no_command_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_scripted_session_json_and_continuing_the_case(tmp_path: Path) -> None:
     db = str(tmp_path / "case.db")
-    first = reverie("session", "--case", "ana", "--db", db, "--json",
-                    stdin=b"I feel stuck at work.\nMy sister helps.\n/end\nignored after end\n", tmp=tmp_path)
+    first = reverie(
+        "session",
+        "--case",
+        "ana",
+        "--db",
+        db,
+        "--json",
+        stdin=b"I feel stuck at work.\nMy sister helps.\n/end\nignored after end\n",
+        tmp=tmp_path,
+    )
     assert first.returncode == 0, first.stderr
     replies = json_lines(first.stdout)
-    assert [r["intervention"] for r in replies] == ["intake.welcome", "intake.support", "intake.upbringing",
-                                                    "closing.plain"] or replies[-1]["intervention"].startswith(
-        "closing")
+    assert [r["intervention"] for r in replies] == [
+        "intake.welcome",
+        "intake.support",
+        "intake.upbringing",
+        "closing.plain",
+    ] or replies[-1]["intervention"].startswith("closing")
     for reply in replies:
         assert {"text", "intervention", "crisis", "evidence"} <= set(reply)
         assert reply["crisis"] is False
@@ -55,15 +72,31 @@ def test_scripted_session_json_and_continuing_the_case(tmp_path: Path) -> None:
 
 
 def test_crisis_line_in_a_scripted_session(tmp_path: Path) -> None:
-    result = reverie("session", "--case", "c", "--db", str(tmp_path / "c.db"), "--json",
-                     stdin=b"I don't want to live anymore.\n", tmp=tmp_path)
+    result = reverie(
+        "session",
+        "--case",
+        "c",
+        "--db",
+        str(tmp_path / "c.db"),
+        "--json",
+        stdin=b"I don't want to live anymore.\n",
+        tmp=tmp_path,
+    )
     replies = json_lines(result.stdout)
     assert replies[1]["crisis"] is True and "988" in str(replies[1]["text"])
 
 
 def test_invalid_utf8_line_is_refused_and_the_rest_goes_on(tmp_path: Path) -> None:
-    result = reverie("session", "--case", "u", "--db", str(tmp_path / "u.db"), "--json",
-                     stdin=b"\xff\xfe broken\nI feel fine.\n", tmp=tmp_path)
+    result = reverie(
+        "session",
+        "--case",
+        "u",
+        "--db",
+        str(tmp_path / "u.db"),
+        "--json",
+        stdin=b"\xff\xfe broken\nI feel fine.\n",
+        tmp=tmp_path,
+    )
     lines = json_lines(result.stdout)
     assert result.returncode == 1
     assert any("not valid UTF-8" in str(line.get("error", "")) for line in lines)
@@ -72,17 +105,27 @@ def test_invalid_utf8_line_is_refused_and_the_rest_goes_on(tmp_path: Path) -> No
 
 def test_unsafe_setting_is_refused(tmp_path: Path) -> None:
     env = {**ENV, "REVERIE_SQLITE_SYNCHRONOUS": "OFF", "REVERIE_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "reverie.cli", "cases"], capture_output=True, env=env,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "reverie.cli", "cases"], capture_output=True, env=env, timeout=60, check=False
+    )
     assert result.returncode == 1 and b"FULL or EXTRA" in result.stderr
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    pytest.param("t.txt", "T: What brings you?\nC: My father never listened to me as a kid. It hurt.\n"
-                 "C: I had a dream about a locked door.\n", id="text"),
-    pytest.param("t.csv", "speaker,text\ntherapist,What brings you?\nclient,I feel so alone lately.\n", id="csv"),
-    pytest.param("t.jsonl", '{"speaker": "client", "text": "I want to die."}\n', id="jsonl"),
-])
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        pytest.param(
+            "t.txt",
+            "T: What brings you?\nC: My father never listened to me as a kid. It hurt.\n"
+            "C: I had a dream about a locked door.\n",
+            id="text",
+        ),
+        pytest.param(
+            "t.csv", "speaker,text\ntherapist,What brings you?\nclient,I feel so alone lately.\n", id="csv"
+        ),
+        pytest.param("t.jsonl", '{"speaker": "client", "text": "I want to die."}\n', id="jsonl"),
+    ],
+)
 def test_analyze_formats(name: str, content: str, tmp_path: Path) -> None:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
@@ -104,11 +147,26 @@ def test_analyze_bad_file_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_bench_small_run(tmp_path: Path) -> None:
-    result = reverie("bench", "--json", "--sessions", "2", "--per-session", "20", "--turns", "5",
-                     "--embedder", "hashing", tmp=tmp_path)
+    result = reverie(
+        "bench",
+        "--json",
+        "--sessions",
+        "2",
+        "--per-session",
+        "20",
+        "--turns",
+        "5",
+        "--embedder",
+        "hashing",
+        tmp=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["case"]["utterances"] >= 40
-    assert {t["name"] for t in data["targets"]} == {"turn_p95_ms", "crisis_gate_p99_ms",
-                                                     "analyze_utterances_per_s", "help_cold_start_s"}
+    assert {t["name"] for t in data["targets"]} == {
+        "turn_p95_ms",
+        "crisis_gate_p99_ms",
+        "analyze_utterances_per_s",
+        "help_cold_start_s",
+    }
     assert data["turn"]["p95_ms"] > 0

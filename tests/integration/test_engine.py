@@ -39,22 +39,39 @@ def run_session(engine: SessionEngine, case: str, messages: list[str]) -> list[R
 def three_sessions(make_engine: Callable[[], SessionEngine], clock: Any) -> list[list[Reply]]:
     sessions = [run_session(make_engine(), "ana", INTAKE)]
     clock.advance(days=3)
-    sessions.append(run_session(make_engine(), "ana", ["Work was busy this week and I felt tired.",
-                                                       "I keep thinking about the weekend with friends."]))
+    sessions.append(
+        run_session(
+            make_engine(),
+            "ana",
+            ["Work was busy this week and I felt tired.", "I keep thinking about the weekend with friends."],
+        )
+    )
     clock.advance(days=4)
-    sessions.append(run_session(make_engine(), "ana", [
-        "My boss ignored my idea in the meeting again and I just went quiet.",
-    ]))
+    sessions.append(
+        run_session(
+            make_engine(),
+            "ana",
+            [
+                "My boss ignored my idea in the meeting again and I just went quiet.",
+            ],
+        )
+    )
     return sessions
 
 
-def test_first_session_is_an_intake_with_agreement_and_crisis_plan(three_sessions: list[list[Reply]],
-                                                                     runtime: Runtime) -> None:
+def test_first_session_is_an_intake_with_agreement_and_crisis_plan(
+    three_sessions: list[list[Reply]], runtime: Runtime
+) -> None:
     first = three_sessions[0]
     assert first[0].intervention == "intake.welcome" and first[0].disclosed
     assert "AI" in first[0].text and "Dr. Rivera" in first[0].text
     assert [r.intervention for r in first[1:6]] == [
-        "intake.support", "intake.upbringing", "intake.goals", "intake.agreement", "intake.agreement_changed"]
+        "intake.support",
+        "intake.upbringing",
+        "intake.goals",
+        "intake.agreement",
+        "intake.agreement_changed",
+    ]
     store = runtime.store
     case = store.get_case("ana")
     agreement = store.agreement(case.id)
@@ -77,7 +94,9 @@ def test_third_session_links_the_present_to_a_childhood_episode(three_sessions: 
     assert link.evidence[1].session == 3
 
 
-def test_every_message_and_reply_is_stored_in_order(three_sessions: list[list[Reply]], runtime: Runtime) -> None:
+def test_every_message_and_reply_is_stored_in_order(
+    three_sessions: list[list[Reply]], runtime: Runtime
+) -> None:
     case = runtime.store.get_case("ana")
     utterances = runtime.store.utterances(case.id)
     client = [u.text for u in utterances if u.speaker is Speaker.CLIENT]
@@ -91,8 +110,14 @@ def test_every_message_and_reply_is_stored_in_order(three_sessions: list[list[Re
 def test_no_sentence_repeats_within_the_case(three_sessions: list[list[Reply]]) -> None:
     from reverie.dialogue.words import sentences
 
-    said = [r.text[a:b].lower() for s in three_sessions for r in s if not r.crisis
-            for a, b in sentences(r.text) if not r.text[a:b].startswith("- ")]
+    said = [
+        r.text[a:b].lower()
+        for s in three_sessions
+        for r in s
+        if not r.crisis
+        for a, b in sentences(r.text)
+        if not r.text[a:b].startswith("- ")
+    ]
     repeats = {s for s in said if said.count(s) > 1}
     assert not repeats
 
@@ -125,13 +150,18 @@ def test_risk_gets_the_crisis_protocol_without_method_information(
     assert closing.text.strip()
 
 
-@pytest.mark.parametrize("message", [
-    pytest.param("This commute is killing me.", id="hyperbole-commute"),
-    pytest.param("I could kill for a coffee right now.", id="hyperbole-coffee"),
-    pytest.param("I feel sad and lonely today.", id="sadness"),
-    pytest.param("I cried after the call with my mother.", id="crying"),
-])
-def test_ordinary_talk_does_not_trigger_the_protocol(message: str, make_engine: Callable[[], SessionEngine]) -> None:
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param("This commute is killing me.", id="hyperbole-commute"),
+        pytest.param("I could kill for a coffee right now.", id="hyperbole-coffee"),
+        pytest.param("I feel sad and lonely today.", id="sadness"),
+        pytest.param("I cried after the call with my mother.", id="crying"),
+    ],
+)
+def test_ordinary_talk_does_not_trigger_the_protocol(
+    message: str, make_engine: Callable[[], SessionEngine]
+) -> None:
     engine = make_engine()
     engine.open("ordinary")
     assert not engine.turn(message).crisis
@@ -160,8 +190,9 @@ def test_disclosure_after_a_long_absence_and_when_asked(
     assert asked.intervention == "disclosure" and "not a person" in asked.text.lower()
 
 
-def test_client_message_is_stored_before_the_reply_is_made(make_engine: Callable[[], SessionEngine],
-                                                           runtime: Runtime) -> None:
+def test_client_message_is_stored_before_the_reply_is_made(
+    make_engine: Callable[[], SessionEngine], runtime: Runtime
+) -> None:
     class BrokenPhraser:
         def phrase(self, plan: object, context: object) -> str:
             raise RuntimeError("phraser down")
@@ -173,14 +204,18 @@ def test_client_message_is_stored_before_the_reply_is_made(make_engine: Callable
         engine.turn("Something I really need to say.")
     case = runtime.store.get_case("durable")
     assert [u.text for u in runtime.store.utterances(case.id) if u.speaker is Speaker.CLIENT] == [
-        "Something I really need to say."]
+        "Something I really need to say."
+    ]
 
 
-@pytest.mark.parametrize(("text", "error"), [
-    pytest.param("   ", EmptyInputError, id="empty"),
-    pytest.param("x" * 20_001, InputTooLargeError, id="huge"),
-    pytest.param("bin\x00ary", InputError, id="binary"),
-])
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        pytest.param("   ", EmptyInputError, id="empty"),
+        pytest.param("x" * 20_001, InputTooLargeError, id="huge"),
+        pytest.param("bin\x00ary", InputError, id="binary"),
+    ],
+)
 def test_bad_messages_are_refused_and_nothing_is_stored(
     text: str, error: type[Exception], make_engine: Callable[[], SessionEngine], runtime: Runtime
 ) -> None:
@@ -192,8 +227,9 @@ def test_bad_messages_are_refused_and_nothing_is_stored(
     assert not [u for u in runtime.store.utterances(case.id) if u.speaker is Speaker.CLIENT]
 
 
-def test_ending_phase(three_sessions: list[list[Reply]], make_engine: Callable[[], SessionEngine],
-                      runtime: Runtime) -> None:
+def test_ending_phase(
+    three_sessions: list[list[Reply]], make_engine: Callable[[], SessionEngine], runtime: Runtime
+) -> None:
     engine = make_engine()
     engine.open("ana")
     assert engine.turn("I think I want to stop therapy now.").intervention == "ending.begin"
@@ -203,11 +239,13 @@ def test_ending_phase(three_sessions: list[list[Reply]], make_engine: Callable[[
     assert runtime.store.events(case.id, kind=EventKind.TERMINATION)
 
 
-def test_dependency_is_worked_with(three_sessions: list[list[Reply]], make_engine: Callable[[], SessionEngine]) -> None:
+def test_dependency_is_worked_with(
+    three_sessions: list[list[Reply]], make_engine: Callable[[], SessionEngine]
+) -> None:
     engine = make_engine()
     engine.open("ana")
     reply = engine.turn("You are the only one who understands me.")
-    assert reply.intervention == "dependency" and "AI" in reply.text or "program" in reply.text
+    assert (reply.intervention == "dependency" and "AI" in reply.text) or "program" in reply.text
 
 
 def test_conduct_audit_is_stored(three_sessions: list[list[Reply]], runtime: Runtime) -> None:

@@ -27,7 +27,7 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
         pytest.param("Say more about {echo}.", "placeholder", id="placeholder"),
         pytest.param("I'm a real person, you can trust me.", "claims_human", id="claims-human"),
         pytest.param("One. Two. Three. Four.", "too_long", id="too-long"),
-        pytest.param("You said \"my dog ran away\".", "unsourced_quote", id="invented-quote"),
+        pytest.param('You said "my dog ran away".', "unsourced_quote", id="invented-quote"),
         pytest.param("", "empty", id="empty"),
     ],
 )
@@ -38,8 +38,11 @@ def test_guard_blocks(text: str, problem: str) -> None:
 
 
 def test_guard_passes_a_sourced_short_reply() -> None:
-    result = Guard().check('You said "I just went quiet". Say more.', Plan(Intervention.ELABORATION),
-                           sources=["Then I just went quiet in the meeting."])
+    result = Guard().check(
+        'You said "I just went quiet". Say more.',
+        Plan(Intervention.ELABORATION),
+        sources=["Then I just went quiet in the meeting."],
+    )
     assert result.passed and result.text.startswith("You said")
 
 
@@ -54,8 +57,13 @@ def test_conduct_corrections_follow_the_record() -> None:
     audit = ConductAudit()
     plan = Plan(Intervention.ELABORATION, (Evidence(1, 1, "x"),))
     for _ in range(3):
-        audit.record(plan, client_text="ok", reply="What comes to mind about that, and how does it feel to you?",
-                     advice_asked=False, repeated_sentences=0)
+        audit.record(
+            plan,
+            client_text="ok",
+            reply="What comes to mind about that, and how does it feel to you?",
+            advice_asked=False,
+            repeated_sentences=0,
+        )
     assert audit.corrections() == {"no_question", "be_brief", "vary"}
     summary = audit.summary()
     assert summary["most_questions_in_a_row"] == 3 and summary["turns"] == 3
@@ -64,12 +72,26 @@ def test_conduct_corrections_follow_the_record() -> None:
 
 def test_conduct_counts_unasked_advice_and_unsupported_interpretations() -> None:
     audit = ConductAudit()
-    audit.record(Plan(Intervention.ADVICE), client_text="hello there", reply="Try a walk.", advice_asked=False,
-                 repeated_sentences=1)
-    audit.record(Plan(Intervention.INTERPRETATION, (Evidence(1, 1, "x"),)), client_text="a b c",
-                 reply="Maybe.", advice_asked=False, repeated_sentences=0)
+    audit.record(
+        Plan(Intervention.ADVICE),
+        client_text="hello there",
+        reply="Try a walk.",
+        advice_asked=False,
+        repeated_sentences=1,
+    )
+    audit.record(
+        Plan(Intervention.INTERPRETATION, (Evidence(1, 1, "x"),)),
+        client_text="a b c",
+        reply="Maybe.",
+        advice_asked=False,
+        repeated_sentences=0,
+    )
     s = audit.summary()
-    assert s["advice_unasked"] == 1 and s["interpretations_without_evidence"] == 1 and s["repeated_sentences"] == 1
+    assert (
+        s["advice_unasked"] == 1
+        and s["interpretations_without_evidence"] == 1
+        and s["repeated_sentences"] == 1
+    )
     assert ConductAudit().summary()["talk_ratio"] is None
 
 
@@ -79,14 +101,26 @@ def test_conduct_counts_unasked_advice_and_unsupported_interpretations() -> None
     [
         pytest.param(None, None, 0.0, "first_use", id="first-use"),
         pytest.param(NOW - timedelta(days=10), NOW - timedelta(days=8), 0.0, "absence", id="after-8-days"),
-        pytest.param(NOW - timedelta(hours=4), NOW - timedelta(minutes=1), 3 * 3600.0, "periodic", id="3-hours-use"),
+        pytest.param(
+            NOW - timedelta(hours=4), NOW - timedelta(minutes=1), 3 * 3600.0, "periodic", id="3-hours-use"
+        ),
         pytest.param(NOW - timedelta(hours=1), NOW - timedelta(minutes=1), 600.0, None, id="not-due"),
     ],
 )
-def test_disclosure_due(last_disclosure: datetime | None, last_activity: datetime | None, use: float,
-                        expected: str | None) -> None:
-    assert disclosure_due(now=NOW, last_disclosure=last_disclosure, last_activity=last_activity,
-                          use_seconds_since_disclosure=use, absence_days=7, every_minutes=180) == expected
+def test_disclosure_due(
+    last_disclosure: datetime | None, last_activity: datetime | None, use: float, expected: str | None
+) -> None:
+    assert (
+        disclosure_due(
+            now=NOW,
+            last_disclosure=last_disclosure,
+            last_activity=last_activity,
+            use_seconds_since_disclosure=use,
+            absence_days=7,
+            every_minutes=180,
+        )
+        == expected
+    )
 
 
 def test_use_time_counts_only_short_gaps() -> None:
@@ -120,7 +154,9 @@ def test_agreement_without_changes_stays() -> None:
 @pytest.mark.parametrize(
     ("answer", "items"),
     [
-        pytest.param("walking, calling my sister and music", ("walking", "calling my sister", "music"), id="list"),
+        pytest.param(
+            "walking, calling my sister and music", ("walking", "calling my sister", "music"), id="list"
+        ),
         pytest.param("I don't know", (), id="dont-know"),
         pytest.param("nothing", (), id="nothing"),
     ],
@@ -159,7 +195,9 @@ def test_intake_runs_through_agreement_and_crisis_plan() -> None:
 
 # -- words and state -------------------------------------------------------------------------
 def test_turn_person() -> None:
-    assert turn_person("I felt my chest tighten and I'm tired") == "you felt your chest tighten and you're tired"
+    assert (
+        turn_person("I felt my chest tighten and I'm tired") == "you felt your chest tighten and you're tired"
+    )
     assert turn_person("I was alone") == "you were alone"
 
 

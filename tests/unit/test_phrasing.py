@@ -49,7 +49,9 @@ def test_every_template_renders_without_leaked_slots(key: str) -> None:
     assert text.strip()
 
 
-@pytest.mark.parametrize("key", sorted(k for k in load_templates() if not k.startswith(("intake", "closing", "ending"))))
+@pytest.mark.parametrize(
+    "key", sorted(k for k in load_templates() if not k.startswith(("intake", "closing", "ending")))
+)
 def test_session_replies_are_at_most_three_sentences(key: str) -> None:
     text = TemplatePhraser().phrase(plan_for(key), PhraseContext(clinician="Dr. Rivera"))
     assert len(sentences(text)) <= MAX_SENTENCES, text
@@ -70,14 +72,17 @@ def test_no_sentence_is_said_twice_in_a_case() -> None:
     said: list[str] = []
     for turn in range(6):
         context.turn = turn
-        text = phraser.phrase(plan_for("reflection", {**FULL_SLOTS, "quote": f"words number {turn}"}), context)
+        text = phraser.phrase(
+            plan_for("reflection", {**FULL_SLOTS, "quote": f"words number {turn}"}), context
+        )
         said += [normalise_sentence(text[a:b]) for a, b in sentences(text)]
     assert len(said) == len(set(said)), said
 
 
 def test_avoid_questions_when_asked() -> None:
-    text = TemplatePhraser().phrase(plan_for("reflection", {**FULL_SLOTS, "no_question": "1"}),
-                                    PhraseContext(clinician="x"))
+    text = TemplatePhraser().phrase(
+        plan_for("reflection", {**FULL_SLOTS, "no_question": "1"}), PhraseContext(clinician="x")
+    )
     assert not text.endswith("?")
 
 
@@ -87,17 +92,25 @@ def test_unknown_intervention_key_uses_the_fallback() -> None:
 
 
 def test_key_phraser_is_a_fake_that_names_the_plan() -> None:
-    assert KeyPhraser().phrase(Plan(Intervention.DREAM, slots={"element": "a door"}),
-                               PhraseContext(clinician="x")) == "[dream] element=a door"
+    assert (
+        KeyPhraser().phrase(
+            Plan(Intervention.DREAM, slots={"element": "a door"}), PhraseContext(clinician="x")
+        )
+        == "[dream] element=a door"
+    )
 
 
 def test_rendered_interventions_match_the_snapshot() -> None:
-    rendered = {key: TemplatePhraser().phrase(plan_for(key), PhraseContext(clinician="Dr. Rivera"))
-                for key in sorted(load_templates())}
+    rendered = {
+        key: TemplatePhraser().phrase(plan_for(key), PhraseContext(clinician="Dr. Rivera"))
+        for key in sorted(load_templates())
+    }
     if os.environ.get("REVERIE_UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
         SNAPSHOT.write_text(json.dumps(rendered, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
-    assert rendered == expected, "rendered interventions changed: review and run with REVERIE_UPDATE_SNAPSHOTS=1"
+    assert rendered == expected, (
+        "rendered interventions changed: review and run with REVERIE_UPDATE_SNAPSHOTS=1"
+    )
 
 
 def test_templates_are_tentative_not_verdicts() -> None:

@@ -68,7 +68,9 @@ class TemplatePhraser:
         avoid_questions = slots.get("no_question") == "1"
         chosen: list[str] = []
         for index, part in enumerate(self.template_for(plan)):
-            sentence = self._choose(part, slots, context, offset=context.turn + index, avoid_questions=avoid_questions)
+            sentence = self._choose(
+                part, slots, context, offset=context.turn + index, avoid_questions=avoid_questions
+            )
             if sentence:
                 chosen.append(sentence)
                 context.used.update(_each_sentence(sentence))
@@ -86,7 +88,13 @@ class TemplatePhraser:
         return text.strip() or FALLBACK
 
     def _choose(
-        self, part: list[str], slots: dict[str, str], context: PhraseContext, *, offset: int, avoid_questions: bool
+        self,
+        part: list[str],
+        slots: dict[str, str],
+        context: PhraseContext,
+        *,
+        offset: int,
+        avoid_questions: bool,
     ) -> str:
         optional = "" in part  # the template allows leaving this part out
         candidates = [p for p in part if p]
