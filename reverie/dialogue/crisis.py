@@ -111,8 +111,9 @@ def _one(item: str | None) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class CrisisStep:
     """One reply of the protocol. When ``alert`` is true the caller must alert the
-    clinician now (``alert_reason`` says why); ``answer`` is the screening answer just
-    recorded, as (question id, yes / no / unclear)."""
+    clinician now (``alert_reason`` says why); ``answer`` is the answer just recorded, as
+    (question, yes / no / unclear), where question is a screener question id,
+    ``"others_danger"`` or ``"safe_now"``."""
 
     text: str
     intervention: str
@@ -372,14 +373,14 @@ class CrisisProtocol:
         if s.unclear > 1:  # a second retraction on the same question: record it as unclear
             step = self._answer(s, None, "", plan, alert, ack="That's okay, and I'm still here.")
             return replace(step, intervention="crisis.follow_up")
-        opening = (
-            "That's okay, and I'm not going anywhere. Sometimes things come out and then feel like too "
-            "much, and what you said still matters to me."
-        )
-        if s.pending.startswith("plan."):
+        if s.pending.startswith("plan."):  # the screening is done: keep what they made
             s.plan_declined = True
-            return replace(self._advance(s, plan, alert, opening), intervention="crisis.follow_up")
-        return self._repeat(s, f"{opening} Could I still ask you this?", "crisis.follow_up", alert, plan)
+            return replace(self._advance(s, plan, alert, ""), intervention="crisis.follow_up")
+        opening = (
+            "That's okay, and I'm not going anywhere. What you said still matters to me, so could I "
+            "still ask you this?"
+        )
+        return self._repeat(s, opening, "crisis.follow_up", alert, plan)
 
     def _safety_answer(
         self, s: CrisisState, answer: bool | None, plan: CrisisPlan | None, alert: str
