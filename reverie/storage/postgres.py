@@ -4,29 +4,22 @@ What a caller may rely on, beyond the ``Store`` contract:
 
 * It behaves as ``SQLiteStore`` does: the same checks, errors, ordering and versioning, and
   values that come back equal. Clinical text goes through ``_seal`` and ``_open`` only.
-* Needs the optional driver (``pip install 'reverie[postgres]'``); without it opening is a
-  ``ConfigurationError``. Importing this module never needs it.
-* One connection guarded by a lock serves the threads of one process. Each write is one
-  transaction, committed (with ``synchronous_commit`` at least ``on``) before the method
-  returns. Writers in other processes take turns through row locks on the session or case
+* Opening, the connection, migrations, transactions and the mapping of driver errors are
+  ``postgres_database``'s (read its docstring): the optional driver is needed only to open a
+  store, every write is committed (with ``synchronous_commit`` at least ``on``) before the
+  method returns, ``transaction()`` groups writes into one commit, and no driver exception
+  escapes.
+* Writers in other processes take turns through row locks on the session or case
   (``FOR NO KEY UPDATE``), so ordinals, session numbers and versions stay dense; UNIQUE
   constraints back this up. A lock held elsewhere for over 10 s is a ``StorageError``.
-* Opening migrates the schema (``migrations/postgres``) once, under an advisory lock, in the
-  first schema of the connection's ``search_path``; a newer schema is a ``SchemaError``.
-* No driver exception escapes: a full disk is ``StorageFullError``, a duplicate case name
-  from a concurrent writer ``ConflictError``, a refused or lost connection a ``StorageError``
-  saying what to check. After a lost connection the next call connects again.
 * Times are ``timestamptz``, written and read back in UTC.
 """
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from reverie.domain import (
@@ -43,29 +36,27 @@ from reverie.domain import (
 )
 from reverie.errors import (
     CaseNotFoundError,
-    ConfigurationError,
     ConflictError,
     InputError,
     NotFoundError,
-    ReverieError,
-    SchemaError,
     SessionNotFoundError,
-    StorageError,
-    StorageFullError,
 )
 from reverie.storage import records
 from reverie.storage.base import Store
+from reverie.storage.postgres_database import (
+    CONNECT_TIMEOUT_S,
+    LOCK_TIMEOUT_MS,
+    PostgresDatabase,
+    failure,
+    one_value,
+    scripts,
+)
 
 if TYPE_CHECKING:
-    import psycopg
+    from reverie.storage.postgres_database import Connection, Cursor
 
-    Connection = psycopg.Connection[tuple[Any, ...]]
-    Cursor = psycopg.Cursor[tuple[Any, ...]]
+__all__ = ["CONNECT_TIMEOUT_S", "LOCK_TIMEOUT_MS", "PostgresStore", "failure", "scripts"]
 
-LOCK_TIMEOUT_MS = 10_000  # as SQLite's busy timeout: wait this long for another writer
-CONNECT_TIMEOUT_S = 10
-_MIGRATION_LOCK = 0x7265766572696500  # "reverie\0": the advisory lock migrations run under
-_SCRIPT = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 _UTTERANCE_COLUMNS = "id, session_id, session_number, ordinal, speaker, text, at"
 _SESSION_COLUMNS = "id, case_id, number, kind, started_at, ended_at"
 _CONNECTION_ADVICE = (
@@ -82,89 +73,6 @@ def _seal(text: str) -> bytes:
 def _open(blob: bytes) -> str:
     """The inverse of ``_seal``."""
     return bytes(blob).decode("utf-8")
-
-
-def scripts() -> list[tuple[int, str]]:
-    """(version, SQL text) of every PostgreSQL migration shipped with this code, in order."""
-    folder = resources.files("reverie.storage.migrations").joinpath("postgres")
-    found = [
-        (int(match[1]), entry.read_text(encoding="utf-8"))
-        for entry in folder.iterdir()
-        if (match := _SCRIPT.fullmatch(entry.name))
-    ]
-    return sorted(found)
-
-
-def _upgrade(db: Cursor, where: str) -> int:
-    """Bring the schema to the newest shipped version inside the caller's transaction.
-
-    Stores opening at once take turns on an advisory lock, so each migration runs once.
-    """
-    shipped = scripts()
-    newest = shipped[-1][0]
-    db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-    row = db.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
-    if row is None or not row[0]:
-        db.execute(
-            "CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)"
-        )
-    current = _value(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version")
-    if current > newest:
-        raise SchemaError(
-            f"{where} was written by a newer version of reverie (schema {current}; this one knows "
-            f"up to {newest}). Upgrade reverie (pip install --upgrade reverie) to open it."
-        )
-    for version, sql in shipped:
-        if version > current:
-            db.execute(sql.encode("utf-8"))  # no parameters: the driver sends the script as it is
-            db.execute("INSERT INTO schema_version (version, applied_at) VALUES (%s, now())", (version,))
-    return newest
-
-
-def failure(exc: Exception, action: str, where: str) -> ReverieError:
-    """The reverie error for a driver failure while doing ``action`` on the database ``where``."""
-    import psycopg
-
-    state: str = getattr(exc, "sqlstate", None) or ""  # None when the driver itself refused
-    detail = " ".join(str(exc).split())
-    if state == "53100":
-        return StorageFullError(
-            f"The disk of the PostgreSQL server is full while {action}; nothing was written. "
-            "Free some space on the server and try again."
-        )
-    if state == "23505":
-        if getattr(getattr(exc, "diag", None), "constraint_name", None) == "cases_name_unique":
-            return ConflictError(
-                "A case of that name already exists (just created elsewhere); choose another name."
-            )
-        return ConflictError(f"Another writer changed the same record while {action}; reload and try again.")
-    if state in ("40001", "40P01"):
-        return ConflictError(
-            f"A concurrent writer got in the way while {action}; nothing was kept, try again."
-        )
-    if state == "55P03":
-        return StorageError(
-            f"Another process held the records needed for {action} in {where} for over "
-            f"{LOCK_TIMEOUT_MS / 1000:g} s; close other reverie processes using it and try again."
-        )
-    if state.startswith("22") or (not state and isinstance(exc, psycopg.DataError)):
-        return InputError(
-            f"PostgreSQL cannot store a value given for {action} ({detail}); correct it and retry."
-        )
-    if state.startswith(("08", "57P")) or (not state and isinstance(exc, psycopg.OperationalError)):
-        return StorageError(
-            f"The connection to {where} was lost while {action} ({detail}); {_CONNECTION_ADVICE}. "
-            "A write may or may not have been kept: check before repeating it."
-        )
-    return StorageError(f"PostgreSQL failed while {action} in {where} ({detail}); check the server log.")
-
-
-def _value(db: Cursor, sql: str, params: Sequence[object] = ()) -> Any:
-    """The one value a statement returns (an aggregate, or the id of a ``RETURNING id``)."""
-    row = db.execute(sql, params).fetchone()
-    if row is None:  # cannot happen for the statements we use; a clear error if it ever does
-        raise StorageError("PostgreSQL returned no row where one was expected; check the server log.")
-    return row[0]
 
 
 def _case_row(row: tuple[Any, ...]) -> Case:
@@ -198,101 +106,19 @@ class PostgresStore(Store):
     """
 
     def __init__(self, url: str, *, clock: records.Clock | None = None) -> None:
-        try:
-            import psycopg
-            from psycopg.conninfo import conninfo_to_dict
-        except ImportError as exc:
-            raise ConfigurationError(
-                "PostgreSQL needs the psycopg driver: pip install 'reverie[postgres]'."
-            ) from exc
-        self._error: type[psycopg.Error] = psycopg.Error
-        try:
-            params = conninfo_to_dict(url)
-        except psycopg.Error:
-            # The driver's message may quote the URL, password included: keep it out.
-            raise ConfigurationError(
-                "That is not a valid PostgreSQL URL; write it as postgresql://user@host:5432/database."
-            ) from None
-        self.where = (
-            f"PostgreSQL database {params.get('dbname') or params.get('user') or '(default)'!r} on "
-            f"{params.get('host') or 'the local socket'}:{params.get('port') or 5432}"
-        )
-        self._url = url
         self._clock = clock or records.utc_now
-        self._lock = threading.Lock()
-        self._closed = False
-        self._db: Connection | None = None
-        with self._lock:
-            self._db = self._connect()
+        self._database = PostgresDatabase(url)
+        self.where = self._database.where
+        self._writing = self._database.writing
+        self._reading = self._database.reading
+
+    @property
+    def _db(self) -> Connection | None:
+        """The connection as it is now (for tests); None once closed."""
+        return self._database.connection
 
     def _now(self) -> datetime:
         return records.as_utc(self._clock())
-
-    # -- the connection -------------------------------------------------------------------
-    def _connect(self) -> Connection:
-        """A configured connection with the schema migrated (the caller holds the lock)."""
-        import psycopg
-
-        try:
-            db = psycopg.connect(
-                self._url, autocommit=False, connect_timeout=CONNECT_TIMEOUT_S, application_name="reverie"
-            )
-        except psycopg.Error as exc:
-            detail = " ".join(str(exc).split())
-            raise StorageError(f"Cannot connect to {self.where} ({detail}): {_CONNECTION_ADVICE}.") from exc
-        try:
-            with db.cursor() as cursor:
-                cursor.execute("SET TIME ZONE 'UTC'")
-                cursor.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
-                # 'off' acknowledges a commit before it is on disk: a kept message could be lost.
-                if _value(cursor, "SHOW synchronous_commit") == "off":
-                    cursor.execute("SET synchronous_commit = on")
-                _upgrade(cursor, self.where)
-            db.commit()
-        except BaseException as exc:
-            db.close()
-            if isinstance(exc, psycopg.Error):
-                raise failure(exc, "opening the database", self.where) from exc
-            raise
-        return db
-
-    def _connection(self) -> Connection:
-        if self._closed or self._db is None:
-            raise StorageError("This store is closed; open a new one with open_store().")
-        if self._db.broken:  # the server restarted or the network dropped: try once more
-            self._db.close()
-            self._db = self._connect()
-        return self._db
-
-    @contextmanager
-    def _writing(self, action: str) -> Iterator[Cursor]:
-        """One write transaction; committed when the block ends, nothing kept if it raises."""
-        with self._lock:
-            db = self._connection()
-            try:
-                with db.cursor(binary=True) as cursor:
-                    yield cursor
-                db.commit()
-            except BaseException as exc:
-                with suppress(self._error):
-                    db.rollback()
-                if isinstance(exc, self._error):
-                    raise failure(exc, action, self.where) from exc
-                raise
-
-    @contextmanager
-    def _reading(self, action: str) -> Iterator[Cursor]:
-        """A cursor for reads; the transaction they open is ended when the block ends."""
-        with self._lock:
-            db = self._connection()
-            try:
-                with db.cursor(binary=True) as cursor:
-                    yield cursor
-            except self._error as exc:
-                raise failure(exc, action, self.where) from exc
-            finally:
-                with suppress(self._error):
-                    db.rollback()  # a read-only transaction: nothing to keep, no snapshot left open
 
     @staticmethod
     def _require_case(db: Cursor, case_id: int, *, lock: bool = False) -> None:
@@ -335,7 +161,7 @@ class PostgresStore(Store):
             if db.execute("SELECT 1 FROM cases WHERE name = %s", (cleaned,)).fetchone():
                 raise ConflictError(f"A case named {cleaned!r} already exists; choose another name.")
             now = self._now()
-            case_id = _value(
+            case_id = one_value(
                 db,
                 "INSERT INTO cases (name, clinician, locale, created_at) VALUES (%s, %s, %s, %s) "
                 "RETURNING id",
@@ -362,11 +188,11 @@ class PostgresStore(Store):
         kind = SessionKind(kind)
         with self._writing("starting a session") as db:
             self._require_case(db, case_id, lock=True)
-            number = _value(
+            number = one_value(
                 db, "SELECT COALESCE(MAX(number), 0) + 1 FROM sessions WHERE case_id = %s", (case_id,)
             )
             now = self._now()
-            session_id = _value(
+            session_id = one_value(
                 db,
                 "INSERT INTO sessions (case_id, number, kind, started_at) VALUES (%s, %s, %s, %s) "
                 "RETURNING id",
@@ -408,7 +234,7 @@ class PostgresStore(Store):
                 (records.speaker(who), records.utterance_text(text, position))
                 for position, (who, text) in enumerate(items)
             ]
-            last = _value(
+            last = one_value(
                 db, "SELECT COALESCE(MAX(ordinal), 0) FROM utterances WHERE session_id = %s", (session_id,)
             )
             now = self._now()
@@ -457,7 +283,7 @@ class PostgresStore(Store):
     def count_utterances(self, case_id: int) -> int:
         with self._reading("counting utterances") as db:
             self._require_case(db, case_id)
-            count = _value(db, "SELECT COUNT(*) FROM utterances WHERE case_id = %s", (case_id,))
+            count = one_value(db, "SELECT COUNT(*) FROM utterances WHERE case_id = %s", (case_id,))
         return int(count)
 
     # -- annotations ----------------------------------------------------------------------
@@ -514,7 +340,7 @@ class PostgresStore(Store):
     def _save_version(self, table: str, case_id: int, document: str, action: str) -> tuple[int, datetime]:
         with self._writing(action) as db:
             self._require_case(db, case_id, lock=True)
-            version = _value(
+            version = one_value(
                 db, f"SELECT COALESCE(MAX(version), 0) + 1 FROM {table} WHERE case_id = %s", (case_id,)
             )
             now = self._now()
@@ -560,7 +386,7 @@ class PostgresStore(Store):
         with self._writing("recording an event") as db:
             self._require_scope(db, case_id, session_id)
             now = self._now()
-            event_id = _value(
+            event_id = one_value(
                 db,
                 "INSERT INTO events (case_id, session_id, kind, payload, at) VALUES (%s, %s, %s, %s, %s) "
                 "RETURNING id",
@@ -633,10 +459,13 @@ class PostgresStore(Store):
         return [(utterance_id, bytes(data)) for utterance_id, data in rows]
 
     # -- lifecycle ------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One PostgreSQL transaction for every write of this thread inside the block (see
+        ``PostgresDatabase.transaction``); other threads of the process wait until it ends."""
+        with self._database.transaction("writing a group of records"):
+            yield
+
     def close(self) -> None:
         """Close the connection; later calls raise ``StorageError``. Closing twice is harmless."""
-        with self._lock:
-            self._closed = True
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        self._database.close()

@@ -32,7 +32,7 @@ from reverie.errors import (
     StorageError,
     StorageFullError,
 )
-from reverie.storage import Store, open_store, postgres
+from reverie.storage import Store, open_store, postgres, postgres_database
 from reverie.storage.postgres import PostgresStore, _open, _seal
 
 Admin = Any  # psycopg.Connection, imported only where the driver is installed
@@ -257,7 +257,7 @@ def test_writers_on_their_own_connections_keep_numbers_dense(
 def test_a_lock_held_elsewhere_gives_up_with_advice(
     postgres_admin: Admin, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(postgres, "LOCK_TIMEOUT_MS", 200)
+    monkeypatch.setattr(postgres_database, "LOCK_TIMEOUT_MS", 200)
     with PostgresStore(postgres_url) as store:
         session = store.start_session(store.create_case("ada", clinician="Dr. K").id)
         schema = schema_of(postgres_url)
