@@ -69,7 +69,15 @@ def cmd_session(args: argparse.Namespace) -> int:
     from reverie.errors import InputError
     from reverie.runtime import Runtime
 
-    runtime = Runtime.open(_settings(args))
+    settings = _settings(args)
+    from reverie.settings import UNNAMED_CLINICIAN
+
+    if settings.clinician == UNNAMED_CLINICIAN:
+        sys.stderr.write(
+            "reverie: no supervising clinician is named (set REVERIE_CLINICIAN); "
+            "until one is, use reverie only to try it out, not for care.\n"
+        )
+    runtime = Runtime.open(settings)
     out = sys.stdout
     interactive = sys.stdin.isatty() and not args.json
     refused = 0
@@ -148,6 +156,60 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from reverie.domain import EventKind
+    from reverie.storage import open_store
+
+    settings = _settings(args)
+    with open_store(settings.database()) as store:
+        cases = [store.get_case(args.case)] if args.case else store.list_cases()
+        rows = []
+        for case in cases:
+            for kind in (EventKind.CRISIS_FLAG, EventKind.NOTICE):
+                for event in store.events(case.id, kind=kind):
+                    rows.append(
+                        {
+                            **{k: v for k, v in event.payload.items() if k != "evidence"},
+                            "case": case.name,
+                            "kind": kind.value,
+                            "at": event.at.isoformat(),
+                            "evidence": event.payload.get("evidence"),
+                        }
+                    )
+        rows.sort(key=lambda r: str(r["at"]))
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False))
+        elif not rows:
+            print("No alerts.")
+        for row in [] if args.json else rows:
+            quote = (
+                (row.get("evidence") or {}).get("quote", "") if isinstance(row.get("evidence"), dict) else ""
+            )
+            print(
+                f"{row['at']}  {row['case']}  {row['kind']}: {row.get('reason', '')}"
+                + (f'  "{quote}"' if quote else "")
+            )
+    return 0
+
+
+def cmd_resolve_crisis(args: argparse.Namespace) -> int:
+    from reverie.dialogue.engine import SessionEngine
+    from reverie.storage import open_store
+
+    settings = _settings(args)
+    with open_store(settings.database()) as store:
+        case = store.get_case(args.case)
+        done = SessionEngine.resolve_crisis(
+            store, case, clinician=args.clinician or case.clinician, note=args.note
+        )
+    print(
+        "The crisis protocol is closed for this case; the note is kept in its record."
+        if done
+        else "No crisis protocol is active for this case; nothing changed."
+    )
+    return 0 if done else 1
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from reverie.analysis.report import analyse, build_report, render_markdown
     from reverie.analysis.risk import RiskScreen
@@ -203,6 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     db_option(p)
     p.set_defaults(func=cmd_cases)
+
+    p = sub.add_parser("alerts", help="crisis flags and notices for the clinician")
+    p.add_argument("--case", help="only this case")
+    p.add_argument("--json", action="store_true")
+    db_option(p)
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("resolve-crisis", help="the clinician closes a case's active crisis protocol")
+    p.add_argument("--case", required=True)
+    p.add_argument("--note", required=True, help="what was done (kept in the case record)")
+    p.add_argument("--clinician", help="who resolves it (default: the case's supervising clinician)")
+    db_option(p)
+    p.set_defaults(func=cmd_resolve_crisis)
 
     p = sub.add_parser("analyze", help="analyse a transcript (text with T:/C: prefixes, CSV or JSONL)")
     p.add_argument("file", help="the transcript file")

@@ -25,6 +25,9 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "reverie"
 
 
+UNNAMED_CLINICIAN = "not yet named (until one is, use reverie only to try it out, not for care)"
+
+
 class Settings(BaseSettings):
     """Every knob of reverie, with safe defaults for one person on a laptop."""
 
@@ -37,7 +40,7 @@ class Settings(BaseSettings):
     )
     locale: str = "en-US"
     clinician: str = Field(
-        default="the supervising clinician (not yet named)",
+        default=UNNAMED_CLINICIAN,
         description="The licensed clinician responsible for new cases.",
     )
     embedder: Literal["minilm", "hashing"] = Field(

@@ -14,7 +14,7 @@ and the engine's audit of its own conduct.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +36,7 @@ from reverie.dialogue.state import STATE_KEY, EngineState
 from reverie.dialogue.words import quote, sentences
 from reverie.domain import Case, EventKind, Evidence, Session, Speaker, Utterance
 from reverie.errors import EmptyInputError, InputError, InputTooLargeError
-from reverie.instruments.helplines import emergency_number, helplines_for
+from reverie.instruments.helplines import directory, emergency_number, helplines_for
 from reverie.memory import CaseMemory, Embedder, PastPresentLinker
 from reverie.settings import Settings
 from reverie.storage.base import Store
@@ -145,6 +145,16 @@ class SessionEngine:
     def _open(self, case: Case) -> Reply:
         state = EngineState.from_json(self.store.get_state(case.id, STATE_KEY))
         session = self.store.start_session(case.id)
+        if directory(case.locale).fallback:
+            self.store.add_event(
+                case.id,
+                EventKind.NOTICE,
+                {
+                    "reason": f"No helplines are configured for locale {case.locale!r}; the crisis protocol "
+                    "shows the en-US ones. Set the case's locale or add the locale's helplines."
+                },
+                session_id=session.id,
+            )
         memory = CaseMemory(self.store, case.id, self.embedder)
         memory.load()
         used = {
@@ -212,6 +222,26 @@ class SessionEngine:
         self._save_state(run)
         self._run = None
         return reply
+
+    # -- the clinician's hand ---------------------------------------------------------------
+    @staticmethod
+    def resolve_crisis(store: Store, case: Case, *, clinician: str, note: str) -> bool:
+        """The supervising clinician closes an active crisis protocol (the only way out of its
+        safety mode). Returns False when no protocol was active. Recorded as an event."""
+        raw = store.get_state(case.id, STATE_KEY)
+        state = EngineState.from_json(raw)
+        if not state.in_crisis or state.crisis is None:
+            return False
+        protocol = CrisisProtocol(helplines_for(case.locale), emergency_number(case.locale))
+        state.crisis = protocol.clinician_resolves(CrisisState.from_json(state.crisis)).to_json()
+        with store.transaction():
+            store.put_state(case.id, STATE_KEY, state.to_json())
+            store.add_event(
+                case.id,
+                EventKind.CRISIS_FLAG,
+                {"reason": "resolved by the clinician", "clinician": clinician, "note": note},
+            )
+        return True
 
     # -- a turn ---------------------------------------------------------------------------
     def turn(self, text: str) -> Reply:
@@ -338,12 +368,16 @@ class SessionEngine:
     ) -> Reply:
         protocol = CrisisProtocol(helplines_for(run.case.locale), emergency_number(run.case.locale))
         plan_doc = self.store.crisis_plan(run.case.id)
-        if run.state.in_crisis:
-            step = protocol.continue_(
-                CrisisState.from_json(run.state.crisis or {}), doc.text, assessment, plan_doc
-            )
+        if run.state.crisis:  # active, or resolved earlier (a new flag restarts it, counting episodes)
+            previous = CrisisState.from_json(run.state.crisis)
+            step = protocol.continue_(previous, doc.text, assessment, plan_doc)
         else:
-            step = protocol.begin(assessment, plan_doc)
+            step = protocol.begin(assessment, plan_doc, turn=run.turns)
+        drafted = step.state.drafted_plan()
+        if drafted is not None and not step.state.active and (plan_doc is None or plan_doc.is_empty):
+            self.store.save_crisis_plan(
+                run.case.id, replace(drafted, services=helplines_for(run.case.locale))
+            )
         run.state.crisis = step.state.to_json()
         here = Evidence(utterance.session_number, utterance.ordinal, quote(doc.text))
         if step.alert:
@@ -366,7 +400,13 @@ class SessionEngine:
                 {"question": step.answer[0], "answer": step.answer[1], "evidence": here.to_json()},
                 session_id=run.session.id,
             )
-        plan = Plan(Intervention.CRISIS, (here,), {"text": step.text}, step.intervention, step.intervention)
+        plan = Plan(
+            Intervention.CRISIS,
+            (here,),
+            {"text": step.text},
+            step.alert_reason or step.intervention,
+            step.intervention.removeprefix("crisis."),
+        )
         return self._respond(
             plan, client_text=doc.text, phase="crisis", fixed_text=step.text, alert=step.alert
         )

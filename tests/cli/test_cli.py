@@ -170,3 +170,57 @@ def test_bench_small_run(tmp_path: Path) -> None:
         "help_cold_start_s",
     }
     assert data["turn"]["p95_ms"] > 0
+
+
+def test_clinician_sees_alerts_and_resolves_the_protocol(tmp_path: Path) -> None:
+    db = str(tmp_path / "a.db")
+    reverie(
+        "session",
+        "--case",
+        "k",
+        "--db",
+        db,
+        "--json",
+        stdin=b"I have the pills here and I'm going to take them all tonight.\n",
+        tmp=tmp_path,
+    )
+    alerts = json.loads(reverie("alerts", "--db", db, "--json", tmp=tmp_path).stdout)
+    flags = [a for a in alerts if a["kind"] == "crisis.flag"]
+    assert flags and flags[0]["case"] == "k" and "pills" in flags[0]["evidence"]["quote"]
+    assert "No alerts." in reverie("alerts", "--db", str(tmp_path / "empty.db"), tmp=tmp_path).stdout.decode()
+    resolved = reverie(
+        "resolve-crisis",
+        "--case",
+        "k",
+        "--note",
+        "Called the client; safe with family.",
+        "--db",
+        db,
+        tmp=tmp_path,
+    )
+    assert resolved.returncode == 0, resolved.stderr
+    again = reverie("resolve-crisis", "--case", "k", "--note", "again", "--db", db, tmp=tmp_path)
+    assert again.returncode == 1
+    notes = json.loads(reverie("alerts", "--case", "k", "--db", db, "--json", tmp=tmp_path).stdout)
+    assert any(a.get("reason") == "resolved by the clinician" for a in notes)
+
+
+def test_unknown_locale_gets_a_notice_for_the_clinician(tmp_path: Path) -> None:
+    db = str(tmp_path / "l.db")
+    env = {**ENV, "REVERIE_DATA_DIR": str(tmp_path), "REVERIE_LOCALE": "xx-XX"}
+    subprocess.run(
+        [sys.executable, "-m", "reverie.cli", "session", "--case", "l", "--db", db, "--json"],
+        input=b"hello\n",
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    alerts = json.loads(reverie("alerts", "--db", db, "--json", tmp=tmp_path).stdout)
+    assert any(a["kind"] == "notice" and "xx-XX" in a["reason"] for a in alerts)
+    assert (
+        "988"
+        in reverie(
+            "session", "--case", "l", "--db", db, "--json", stdin=b"I want to die.\n", tmp=tmp_path
+        ).stdout.decode()
+    )
