@@ -10,8 +10,8 @@ so what the client tells of their childhood here is case memory from then on.
 from __future__ import annotations
 
 import re
-from typing import Any
 from dataclasses import dataclass, replace
+from typing import Any
 
 from reverie.analysis import layers
 from reverie.analysis.doc import Doc
