@@ -227,6 +227,8 @@ class Planner:
         return None
 
     def _time(self, s: Situation, _a: set[str], _t: set[str]) -> Plan | None:
+        if s.minutes_left <= 0 and "time_notice.over" not in s.recent:
+            return Plan(Intervention.TIME_NOTICE, (s.here,), reason="the agreed time is up", variant="over")
         if not s.time_noticed and s.minutes_left <= 5:
             return Plan(Intervention.TIME_NOTICE, (s.here,), reason="a few minutes are left")
         return None

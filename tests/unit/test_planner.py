@@ -119,6 +119,19 @@ CASES = [
     ),
     pytest.param(situation(doc(), minutes_left=4.0), Intervention.TIME_NOTICE, id="time-nearly-up"),
     pytest.param(
+        situation(doc(), minutes_left=4.0, time_noticed=True),
+        Intervention.ELABORATION,
+        id="time-noticed-once",
+    ),
+    pytest.param(
+        situation(doc(), minutes_left=-1.0, time_noticed=True), Intervention.TIME_NOTICE, id="time-up"
+    ),
+    pytest.param(
+        situation(doc(), minutes_left=-3.0, time_noticed=True, recent=("time_notice.over",)),
+        Intervention.ELABORATION,
+        id="time-up-said-once",
+    ),
+    pytest.param(
         situation(doc(TEXT, EPISODE), echo=ECHO), Intervention.PAST_PRESENT_LINK, id="echo-of-childhood"
     ),
     pytest.param(
