@@ -12,6 +12,7 @@ from typing import Any
 
 from reverie.analysis import layers
 from reverie.analysis.doc import Doc
+from reverie.analysis.key_moments import key_moments
 from reverie.analysis.pipeline import Pipeline
 from reverie.analysis.risk import RiskScreen
 from reverie.domain import Annotation, Speaker
@@ -88,7 +89,7 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
         if intensity > 0:
             moments.append((intensity, number, doc))
     patterns = _patterns(episodes)
-    key_moments = [
+    peaks = [
         {
             "utterance": n,
             "intensity": round(i, 2),
@@ -111,7 +112,12 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
         },
         "transference": {"note": HYPOTHESIS_NOTE, "markers": transference},
         "dreams": dreams,
-        "key_moments": key_moments,
+        "key_moments": {
+            "note": "Blocks of ~150 client words where emotional tone and abstraction are both above the "
+            "session mean: an approximation of Mergenthaler's Therapeutic Cycles Model.",
+            "blocks": [m.to_json() for m in key_moments(docs)],
+        },
+        "emotional_peaks": peaks,
     }
 
 
@@ -182,10 +188,16 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
     out += [f"- utterance {d['utterance']}: “{d['quote']}”" for d in report["dreams"]] or [
         "No dream reports."
     ]
-    out += ["", "## Key moments", ""]
+    out += ["", "## Key moments (connecting: high emotional tone and abstraction)", ""]
+    out += [
+        f"- utterances {m['utterances'][0]}-{m['utterances'][1]} (tone z {m['tone_z']}, abstraction z "
+        f"{m['abstraction_z']}): “{m['evidence'][0]['quote'] if m['evidence'] else ''}”"
+        for m in report["key_moments"]["blocks"]
+    ] or ["None in this transcript (it may be shorter than two blocks of ~150 words)."]
+    out += ["", "## Emotional peaks", ""]
     out += [
         f"- utterance {m['utterance']} ({', '.join(m['affect'])}): “{m['quote']}”"
-        for m in report["key_moments"]
+        for m in report["emotional_peaks"]
     ] or ["None."]
     out += ["", f"_{HYPOTHESIS_NOTE}_", ""]
     return "\n".join(out)

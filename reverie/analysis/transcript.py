@@ -39,8 +39,11 @@ def _speaker(value: str, where: str) -> Speaker:
     return speaker
 
 
-def read_transcript(path: Path) -> list[tuple[Speaker, str]]:
-    """Read a transcript file; the format is chosen by the suffix (.csv, .jsonl, else text)."""
+def read_transcript(path: Path, *, transcript: str | None = None) -> list[tuple[Speaker, str]]:
+    """Read a transcript file; the format is chosen by the suffix (.csv, .jsonl, else text).
+
+    A CSV holding several transcripts (a ``transcript_id`` column, as in AnnoMI) needs
+    ``transcript`` to choose one."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -56,14 +59,18 @@ def read_transcript(path: Path) -> list[tuple[Speaker, str]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise TranscriptFormatError(f"{path}, line {line}: not valid UTF-8; save the file as UTF-8.") from exc
-    return parse_transcript(text, fmt=path.suffix.lower().lstrip("."), name=str(path))
+    return parse_transcript(text, fmt=path.suffix.lower().lstrip("."), name=str(path), transcript=transcript)
 
 
-def parse_transcript(text: str, *, fmt: str = "txt", name: str = "transcript") -> list[tuple[Speaker, str]]:
+def parse_transcript(
+    text: str, *, fmt: str = "txt", name: str = "transcript", transcript: str | None = None
+) -> list[tuple[Speaker, str]]:
     if not text.strip():
         raise EmptyInputError(f"{name} is empty; give a transcript with at least one utterance.")
+    if transcript is not None and fmt != "csv":
+        raise TranscriptFormatError(f"{name}: choosing a transcript needs a CSV with a transcript_id column.")
     if fmt == "csv":
-        turns = _parse_csv(text, name)
+        turns = _parse_csv(text, name, transcript)
     elif fmt in {"jsonl", "ndjson"}:
         turns = _parse_jsonl(text, name)
     else:
@@ -103,16 +110,35 @@ def _columns(header: list[str], name: str) -> tuple[str, str]:
     return speaker, said
 
 
-def _parse_csv(text: str, name: str) -> list[tuple[Speaker, str]]:
+def _parse_csv(text: str, name: str, transcript: str | None) -> list[tuple[Speaker, str]]:
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        speaker_col, text_col = _columns(list(reader.fieldnames or []), name)
-        turns = []
+        header = list(reader.fieldnames or [])
+        speaker_col, text_col = _columns(header, name)
+        id_col = next((h for h in header if h.strip().lower() == "transcript_id"), None)
+        if transcript is not None and id_col is None:
+            raise TranscriptFormatError(f"{name}: has no transcript_id column; leave out --transcript.")
+        turns, ids = [], []
         for row in reader:
             where = f"{name}, line {reader.line_num}"
+            if id_col is not None:
+                row_id = (row.get(id_col) or "").strip()
+                if row_id not in ids:
+                    ids.append(row_id)
+                if transcript is not None and row_id != transcript:
+                    continue
             said = (row.get(text_col) or "").strip()
             if said:
                 turns.append((_speaker(row.get(speaker_col) or "", where), said))
+        if transcript is None and len(ids) > 1:
+            raise TranscriptFormatError(
+                f"{name} holds {len(ids)} transcripts; choose one with --transcript ID "
+                f"(the first are {', '.join(ids[:5])})."
+            )
+        if transcript is not None and transcript not in ids:
+            raise TranscriptFormatError(
+                f"{name}: no transcript {transcript!r}; known ids begin {', '.join(ids[:5])}."
+            )
         return turns
     except csv.Error as exc:
         raise TranscriptFormatError(f"{name}: malformed CSV ({exc}); check quoting.") from exc

@@ -224,3 +224,20 @@ def test_unknown_locale_gets_a_notice_for_the_clinician(tmp_path: Path) -> None:
             "session", "--case", "l", "--db", db, "--json", stdin=b"I want to die.\n", tmp=tmp_path
         ).stdout.decode()
     )
+
+
+def test_analyze_chooses_one_transcript_of_many(tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"
+    path.write_text(
+        "transcript_id,interlocutor,utterance_text\n"
+        "1,therapist,How are things?\n1,client,My boss ignored me again and I went quiet.\n"
+        "2,therapist,Hello.\n2,client,I had a dream about the sea.\n",
+        encoding="utf-8",
+    )
+    both = reverie("analyze", str(path), tmp=tmp_path)
+    assert both.returncode == 1 and b"--transcript" in both.stderr
+    one = reverie("analyze", str(path), "--transcript", "2", "--format", "json", tmp=tmp_path)
+    report = json.loads(one.stdout)
+    assert report["utterances"] == 2 and report["dreams"]
+    missing = reverie("analyze", str(path), "--transcript", "9", tmp=tmp_path)
+    assert missing.returncode == 1 and b"no transcript '9'" in missing.stderr
