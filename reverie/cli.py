@@ -216,12 +216,122 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from reverie.analysis.transcript import read_transcript
     from reverie.runtime import listening_pipeline
 
-    turns = read_transcript(Path(args.file))
+    turns = read_transcript(Path(args.file), transcript=args.transcript)
     report = build_report(analyse(turns, listening_pipeline(), RiskScreen()))
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(render_markdown(report, title=f"Analysis of {Path(args.file).name}"))
+    return 0
+
+
+def cmd_formulation(args: argparse.Namespace) -> int:
+    from reverie import clinician
+    from reverie.errors import InputError
+    from reverie.runtime import make_embedder
+    from reverie.storage import open_store
+
+    settings = _settings(args)
+    with open_store(settings.database()) as store:
+        case = store.get_case(args.case)
+        if args.client_view:
+            print(json.dumps(clinician.for_the_client(store, case), ensure_ascii=False, indent=2))
+            return 0
+        formulation = clinician.draft(store, case)
+        if args.propose or formulation is None:
+            formulation = clinician.propose(store, case, make_embedder(settings))
+        deciding = args.confirm or args.reject or args.edit or args.sign_off
+        who = args.clinician or ""
+        if deciding and not who.strip():
+            raise InputError("Name the licensed clinician deciding with --clinician 'Dr. ...'.")
+        if args.confirm or args.reject or args.edit:
+            if args.reject and not args.reason:
+                raise InputError("Say why with --reason when rejecting an item.")
+            edit = (args.edit[0], args.edit[1]) if args.edit else None
+            formulation = clinician.review(
+                store,
+                case,
+                formulation,
+                clinician=who,
+                confirm=args.confirm,
+                reject=args.reject,
+                reason=args.reason or "",
+                edit=edit,
+            )
+        if args.sign_off:
+            clinician.sign_off(store, case, formulation, clinician=who)
+        data = formulation.to_json()
+        if args.json:
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            _print_formulation(data, signed=clinician.signed(store, case) is not None)
+    return 0
+
+
+def _print_formulation(data: dict[str, Any], *, signed: bool) -> None:
+    print(
+        "Formulation (PDM-2) — hypotheses for the clinician, "
+        + ("SIGNED OFF" if signed else "not signed off")
+    )
+    for item in data.get("items", []):
+        review = item.get("review") or {}
+        status = review.get("action", "unreviewed")
+        print(f"\n[{item['id']}] ({item['confidence']} confidence, {status})\n  {item['statement']}")
+        for ev in item.get("evidence", [])[:3]:
+            print(f'    session {ev["session"]}, #{ev["utterance"]}: "{ev["quote"]}"')
+    for nr in data.get("not_rated", []):
+        print(f"\nnot rated: {nr.get('name', nr.get('capacity'))} — {nr.get('reason', '')}")
+
+
+EVAL_TASKS = ("risk", "affect", "behaviour", "episodes", "defenses", "transference")
+
+
+def behaviour_model_path(settings: Settings) -> Path:
+    return settings.data_dir / "models" / "behaviour.npz"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        from reverie.errors import InputError
+
+        raise InputError(f"No file at {path}; give the labelled file to evaluate on.")
+    result: dict[str, Any]
+    if args.task == "risk":
+        from reverie.analysis.risk_eval import evaluate_cssrs
+
+        result = evaluate_cssrs(path)
+    elif args.task == "affect":
+        from reverie.analysis.affect_model import evaluate_goemotions
+
+        result = evaluate_goemotions(path, tier=args.tier)
+    elif args.task == "behaviour":
+        from reverie.analysis.behaviour import evaluate_behaviour
+
+        model = Path(args.model) if args.model else behaviour_model_path(_settings(args))
+        if not model.is_file():
+            from reverie.errors import ModelUnavailableError
+
+            raise ModelUnavailableError(
+                f"No behaviour model at {model}. Train one first: reverie train behaviour --data PATH "
+                "(AnnoMI's licence does not allow shipping trained weights)."
+            )
+        result = evaluate_behaviour(path, model)
+    else:
+        from reverie.analysis.gold import evaluate_gold
+
+        result = evaluate_gold(args.task, path)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from reverie.analysis.behaviour import train_behaviour
+
+    out = Path(args.out) if args.out else behaviour_model_path(_settings(args))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = train_behaviour(Path(args.data), out)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -282,7 +392,40 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="analyse a transcript (text with T:/C: prefixes, CSV or JSONL)")
     p.add_argument("file", help="the transcript file")
     p.add_argument("--format", choices=["json", "md"], default="md")
+    p.add_argument("--transcript", metavar="ID", help="for a CSV of many transcripts (AnnoMI): which one")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("formulation", help="PDM-2 formulation hypotheses: propose, review, sign off")
+    p.add_argument("--case", required=True)
+    p.add_argument("--propose", action="store_true", help="propose anew from everything said so far")
+    p.add_argument("--confirm", nargs="+", metavar="ITEM", help="confirm items as proposed")
+    p.add_argument("--reject", nargs="+", metavar="ITEM", help="reject items (with --reason)")
+    p.add_argument("--reason", help="why the items are rejected")
+    p.add_argument("--edit", nargs=2, metavar=("ITEM", "STATEMENT"), help="rewrite an item")
+    p.add_argument("--sign-off", action="store_true", help="sign the formulation off (every item reviewed)")
+    p.add_argument("--clinician", help="the licensed clinician deciding")
+    p.add_argument(
+        "--client-view", action="store_true", help="what the client may read (nothing before sign-off)"
+    )
+    p.add_argument("--json", action="store_true")
+    db_option(p)
+    p.set_defaults(func=cmd_formulation)
+
+    p = sub.add_parser("eval", help="JSON metrics of a built-in model on a labelled file")
+    p.add_argument("task", choices=EVAL_TASKS, help="what to evaluate")
+    p.add_argument("file", help="the labelled file, in the format of the matching data set")
+    p.add_argument("--tier", choices=["fast", "embedding"], default="fast", help="affect: which model tier")
+    p.add_argument("--model", help="behaviour: the trained model file (default: in the data folder)")
+    p.add_argument("--db", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train", help="train a model that may not be shipped (behaviour, from AnnoMI)")
+    p.add_argument("what", choices=["behaviour"])
+    p.add_argument("--data", required=True, help="AnnoMI-format CSV")
+    p.add_argument(
+        "--out", help="where to write the model (default: models/behaviour.npz in the data folder)"
+    )
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("bench", help="performance benchmarks (DESIGN section 6)")
     p.add_argument("--json", action="store_true")

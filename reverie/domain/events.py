@@ -16,6 +16,7 @@ class EventKind(StrEnum):
     INTERVENTION = "intervention"  # the plan behind a therapist turn, with evidence
     ENGINE_STATE = "engine.state"  # the session engine's persisted state
     TERMINATION = "termination"  # the client decided to end the therapy
+    FORMULATION = "formulation"  # proposed, reviewed item by item, signed off by the clinician
     NOTICE = "notice"  # something the clinician should know (e.g. no helplines for the locale)
 
 

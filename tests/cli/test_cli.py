@@ -241,3 +241,35 @@ def test_analyze_chooses_one_transcript_of_many(tmp_path: Path) -> None:
     assert report["utterances"] == 2 and report["dreams"]
     missing = reverie("analyze", str(path), "--transcript", "9", tmp=tmp_path)
     assert missing.returncode == 1 and b"no transcript '9'" in missing.stderr
+
+
+def test_formulation_commands(tmp_path: Path) -> None:
+    db = str(tmp_path / "f.db")
+    reverie(
+        "session",
+        "--case",
+        "f",
+        "--db",
+        db,
+        "--json",
+        tmp=tmp_path,
+        stdin=b"x\ny\nz\nw\nyes\na\nb\nc\nno\nMy boss ignored me and I went quiet. I feel so sad.\n",
+    )
+    shown = reverie("formulation", "--case", "f", "--db", db, "--json", tmp=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    items = json.loads(shown.stdout)["items"]
+    refused = reverie("formulation", "--case", "f", "--db", db, "--sign-off", tmp=tmp_path)
+    assert refused.returncode == 1 and b"--clinician" in refused.stderr
+    if items:
+        unreviewed = reverie(
+            "formulation", "--case", "f", "--db", db, "--sign-off", "--clinician", "Dr. R", tmp=tmp_path
+        )
+        assert unreviewed.returncode == 1
+    ids = [i["id"] for i in items]
+    args = ["--confirm", *ids] if ids else []
+    done = reverie(
+        "formulation", "--case", "f", "--db", db, *args, "--sign-off", "--clinician", "Dr. R", tmp=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    view = json.loads(reverie("formulation", "--case", "f", "--db", db, "--client-view", tmp=tmp_path).stdout)
+    assert isinstance(view, list) and len(view) <= len(ids)
