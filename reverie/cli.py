@@ -304,7 +304,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     elif args.task == "affect":
         from reverie.analysis.affect_model import evaluate_goemotions
 
-        result = evaluate_goemotions(path, tier=args.tier)
+        embedder = None
+        if args.tier == "full":
+            from reverie.memory import MiniLMEmbedder
+
+            embedder = MiniLMEmbedder()
+        result = evaluate_goemotions(path, tier=args.tier, embedder=embedder)
     elif args.task == "behaviour":
         from reverie.analysis.behaviour import evaluate_behaviour
 
@@ -414,7 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="JSON metrics of a built-in model on a labelled file")
     p.add_argument("task", choices=EVAL_TASKS, help="what to evaluate")
     p.add_argument("file", help="the labelled file, in the format of the matching data set")
-    p.add_argument("--tier", choices=["fast", "embedding"], default="fast", help="affect: which model tier")
+    p.add_argument("--tier", choices=["fast", "full"], default="fast",
+                   help="affect: the fast tier (hashed features) or full (blended with MiniLM embeddings)")
     p.add_argument("--model", help="behaviour: the trained model file (default: in the data folder)")
     p.add_argument("--db", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_eval)
