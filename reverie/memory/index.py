@@ -10,8 +10,10 @@ What a caller may rely on:
   unless the client used a word of X (or named that person) *and* the utterance is close in
   meaning, so the engine can say it has no record instead of inventing one.
 * A quote is always a verbatim substring of the stored text, at most ~160 characters.
-* Search over 100k utterances is a matrix-vector product per block of 32768 rows (p95 ~7 ms
-  on two cores, dim 384).
+* Search over 100k utterances of 384 dimensions reads 150 MB of vectors: p95 ~25 ms on two
+  cores that other work keeps busy (see ``vectors``). ``recall`` scores only the utterances
+  that may mention the topic (~10 ms at 50k client utterances); the linker's questions
+  (``episodes``) take a few milliseconds.
 * Not a cache of the store: ``load`` reads (and indexes) what the store holds, ``add``
   keeps memory and store in step for new turns.
 """
@@ -26,10 +28,11 @@ import numpy.typing as npt
 
 from reverie.analysis import layers
 from reverie.domain import Annotation, Span, Speaker, Utterance
+from reverie.memory.corpus import Corpus
 from reverie.memory.embedding import Embedder
+from reverie.memory.episodes import EpisodeIndex
 from reverie.memory.quotes import best_quote, content_keys, key_stem, word_keys
 from reverie.memory.recollections import (
-    EPISODE_FIELDS,
     EpisodeFacts,
     EpisodeRecord,
     FigureMention,
@@ -50,6 +53,7 @@ RECALL_THRESHOLDS = {"all-MiniLM-L6-v2-int8": 0.15}
 _DEFAULT_RECALL_THRESHOLD = 0.2
 _EMBED_BATCH = 256
 _MEMORY_PROBE = f"{layers.ACTS}:memory_probe"
+_CHILDHOOD = f"{layers.TEMPORAL}:childhood"
 
 
 def _recall_threshold(model_id: str) -> float:
@@ -71,6 +75,7 @@ class CaseMemory:
             _recall_threshold(embedder.model_id) if recall_threshold is None else recall_threshold
         )
         self._lock = threading.RLock()
+        self._last_embedded: tuple[str | None, npt.NDArray[np.float32]] = (None, np.zeros(0, np.float32))
         self._loaded = False
         self._reset()
 
@@ -86,14 +91,11 @@ class CaseMemory:
         self._labels: list[frozenset[str]] = []
         self._interned: dict[frozenset[str], frozenset[str]] = {}
         self._label_rows: dict[str, list[int]] = {}
-        self._episodes: dict[int, tuple[EpisodeFacts, ...]] = {}
-        self._episode_rows: dict[tuple[str, str], list[int]] = {}
+        self._episodes = EpisodeIndex(self._lock)
         self._figures: dict[int, tuple[FigureMention, ...]] = {}
         self._figure_rows: dict[str, list[int]] = {}  # a word of a figure's name -> rows
         self._row_of: dict[int, int] = {}
-        self._corpus = ""  # see _corpus_index
-        self._corpus_starts: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-        self._corpus_rows = 0
+        self._corpus = Corpus()  # the texts again, lower-cased, to find mentions (_mention_rows)
 
     # -- filling ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -128,6 +130,7 @@ class CaseMemory:
                     [u.text for u in chunk],
                     [annotations.get(u.id, ()) for u in chunk],
                 )
+            self._corpus.extend(self._texts)  # now rather than in the first turn that recalls
             self._loaded = True
 
     def _ensure_loaded(self) -> None:
@@ -148,6 +151,7 @@ class CaseMemory:
                 self._index(row, annotations)
                 return
         vector = self._embedder.embed([utterance.text])
+        self._last_embedded = (utterance.text, vector[0])
         self._store.save_vectors(self._embedder.model_id, [(utterance.id, vector[0].tobytes())])
         with self._lock:
             if utterance.id not in self._row_of:  # a concurrent add of the same turn
@@ -159,6 +163,15 @@ class CaseMemory:
                     [utterance.text],
                     [annotations],
                 )
+
+    def _embed(self, text: str) -> npt.NDArray[np.float32]:
+        # The linker compares the turn just added with the past: embed it once, not twice.
+        last_text, last_vector = self._last_embedded
+        if text == last_text:
+            return last_vector
+        vector: npt.NDArray[np.float32] = self._embedder.embed([text])[0]
+        self._last_embedded = (text, vector)
+        return vector
 
     def _append_rows(
         self,
@@ -208,11 +221,11 @@ class CaseMemory:
         self._labels[row] = self._interned.setdefault(labels, labels)
         for label in labels:
             self._label_rows.setdefault(label, []).append(row)
-        episodes = tuple(EpisodeFacts.from_annotation(a) for a in anns if is_episode(a))
+        episodes = [EpisodeFacts.from_annotation(a) for a in anns if is_episode(a)]
         if episodes:
-            self._episodes[row] = episodes
-            for category in {(f, v) for e in episodes for f in EPISODE_FIELDS if (v := e.category(f))}:
-                self._episode_rows.setdefault(category, []).append(row)
+            self._episodes.add(
+                row, int(self._sessions[row]), int(self._ordinals[row]), episodes, _CHILDHOOD in labels
+            )
         figures = tuple(FigureMention.of(a) for a in anns if a.layer == layers.FIGURES)
         if figures:
             self._figures[row] = figures
@@ -222,12 +235,7 @@ class CaseMemory:
     def _unindex(self, row: int) -> None:
         for label in self._labels[row]:
             self._label_rows[label].remove(row)
-        for episode in self._episodes.pop(row, ()):
-            for field in EPISODE_FIELDS:
-                value = episode.category(field)
-                rows = self._episode_rows.get((field, value)) if value else None
-                if rows and row in rows:
-                    rows.remove(row)
+        self._episodes.remove(row)
         for figure in self._figures.pop(row, ()):
             for key in figure.keys:
                 if row in self._figure_rows.get(key, ()):
@@ -252,7 +260,7 @@ class CaseMemory:
         if k <= 0 or not query.strip():
             return []
         self._ensure_loaded()
-        query_vector = self._embedder.embed([query])[0]
+        query_vector = self._embed(query)
         keys = content_keys(query)
         with self._lock:
             rows, scores = self._scores(query_vector, before_session, require_labels, exclude)
@@ -288,10 +296,16 @@ class CaseMemory:
             rows, scores = np.arange(limit, dtype=np.int64), self._vectors.scores(query_vector, limit)
         else:
             scores = self._vectors.scores_at(rows, query_vector)
+        self._exclude(rows, scores, exclude)
+        return rows, scores
+
+    def _exclude(
+        self, rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float32], exclude: Collection[int]
+    ) -> None:
+        """Score the rows of the utterances in ``exclude`` -inf."""
         excluded = [row for u in exclude if (row := self._row_of.get(u)) is not None]
         if excluded:
             scores[np.isin(rows, excluded)] = -np.inf
-        return rows, scores
 
     def recall(
         self,
@@ -316,13 +330,18 @@ class CaseMemory:
             return []
         self._ensure_loaded()
         threshold = self.recall_threshold if min_score is None else min_score
-        query_vector = self._embedder.embed([topic])[0]
+        query_vector = self._embed(topic)
         with self._lock:
-            rows, scores = self._scores(query_vector, before_session, exclude=exclude)
-            mentioned = np.zeros(self._n, dtype=bool)
-            mentioned[self._mention_rows(keys)] = True
-            mentioned[self._label_rows.get(_MEMORY_PROBE, [])] = False
-            passing = np.flatnonzero(mentioned[rows] & (scores >= threshold))
+            # Only utterances that may mention the topic are scored, not the whole case.
+            rows = self._mention_rows(keys)
+            probes = self._label_rows.get(_MEMORY_PROBE)
+            if probes:
+                rows = rows[np.isin(rows, probes, invert=True)]
+            if before_session is not None:
+                rows = rows[self._sessions[rows] < before_session]
+            scores = self._vectors.scores_at(rows, query_vector)
+            self._exclude(rows, scores, exclude)
+            passing = np.flatnonzero(scores >= threshold)
             passing = passing[np.argsort(-scores[passing], kind="stable")]
             found: list[tuple[float, float, int]] = []
             complete = 0
@@ -341,28 +360,10 @@ class CaseMemory:
     def _mention_rows(self, keys: frozenset[str]) -> npt.NDArray[np.int64]:
         """Rows that may mention a key: its stem occurs in the text, or a figure of the row
         has it. A superset, found without a Python loop over rows; ``_support`` decides."""
-        corpus, starts = self._corpus_index()
-        hits: list[int] = []
-        for stem in {key_stem(key) for key in keys}:
-            at = corpus.find(stem)
-            while at != -1:
-                hits.append(at)
-                at = corpus.find(stem, at + len(stem))
-        rows = np.searchsorted(starts, np.asarray(hits, dtype=np.int64), side="right") - 1
+        self._corpus.extend(self._texts[len(self._corpus) : self._n])
+        rows = self._corpus.rows_containing({key_stem(key) for key in keys})
         by_figure = [row for key in keys for row in self._figure_rows.get(key, ())]
-        return np.unique(np.concatenate([rows, np.asarray(by_figure, dtype=np.int64)]))
-
-    def _corpus_index(self) -> tuple[str, npt.NDArray[np.int64]]:
-        """All texts lower-cased in one string (NUL-separated) and where each row starts;
-        extended, not rebuilt, when rows were added."""
-        if self._corpus_rows < self._n:
-            added = [t.lower().replace("’", "'") for t in self._texts[self._corpus_rows : self._n]]
-            lengths = np.fromiter((len(t) + 1 for t in added), dtype=np.int64, count=len(added))
-            offsets = len(self._corpus) + np.concatenate([[0], np.cumsum(lengths[:-1])])
-            self._corpus += "\0".join(added) + "\0"
-            self._corpus_starts = np.concatenate([self._corpus_starts, offsets]).astype(np.int64)
-            self._corpus_rows = self._n
-        return self._corpus, self._corpus_starts
+        return np.union1d(rows, np.asarray(by_figure, dtype=np.int64))
 
     def _support(self, row: int, keys: frozenset[str]) -> float:
         """The share of the topic's content words present in the utterance (0: none)."""
@@ -412,37 +413,27 @@ class CaseMemory:
             summaries.sort(key=lambda s: (-s.count, s.first.session, s.first.utterance))
             return summaries
 
+    @property
+    def episodes(self) -> EpisodeIndex:
+        """The relationship episodes of the case, indexed for the linker. Read it only:
+        ``load`` and ``add`` keep it in step with the store."""
+        self._ensure_loaded()
+        return self._episodes
+
     def episode_records(
         self, field: str, value: str, *, before_session: int | None = None
     ) -> list[EpisodeRecord]:
         """Stored episodes whose ``field`` (response_of_other or response_of_self) is
         ``value``, in spoken order, optionally only from sessions before ``before_session``."""
-        self._ensure_loaded()
-        childhood = f"{layers.TEMPORAL}:childhood"
-        with self._lock:
-            records = []
-            for row in sorted(set(self._episode_rows.get((field, value), ()))):
-                session = int(self._sessions[row])
-                if before_session is not None and session >= before_session:
-                    continue
-                for facts in self._episodes[row]:
-                    if facts.category(field) == value:
-                        records.append(
-                            EpisodeRecord(
-                                row, session, int(self._ordinals[row]), facts, childhood in self._labels[row]
-                            )
-                        )
-            return records
+        return self.episodes.records(field, value, before_session=before_session)
 
     def episode_values(self, field: str) -> list[str]:
         """The categories stored for ``field`` (response_of_other or response_of_self)."""
-        self._ensure_loaded()
-        with self._lock:
-            return sorted(v for (f, v), rows in self._episode_rows.items() if f == field and rows)
+        return self.episodes.values(field)
 
-    def similarity(self, text: str, rows: Sequence[int]) -> npt.NDArray[np.float32]:
-        """Cosine of ``text`` to each of the given rows (rows from ``episode_records``)."""
-        vector = self._embedder.embed([text])[0]
+    def similarity(self, text: str, rows: Sequence[int] | npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """Cosine of ``text`` to each of the given rows (rows from ``episodes``)."""
+        vector = self._embed(text)
         with self._lock:
             return self._vectors.scores_at(np.asarray(rows, dtype=np.int64), vector)
 

@@ -1,9 +1,14 @@
 """Where case memory keeps its vectors: float32 unit vectors in fixed-size blocks.
 
 A case of 200 sessions holds ~100k client utterances, 150 MB of 384-d vectors. Growing one
-matrix by doubling would copy all of it and, for a moment, hold it twice; blocks never copy
-a full block, and a search is still one matrix-vector product per block (BLAS): 100k rows of 384
-dimensions take about 7 ms on two idle cores.
+matrix by doubling would copy all of it and, for a moment, hold it twice; blocks are never
+copied.
+
+Scores are matrix-vector products of at most ``_CALL_ELEMENTS`` elements per BLAS call, which
+OpenBLAS runs on the calling thread. A bigger call is split across threads, and the hand-off
+costs a scheduler slice whenever the other core is busy, as it is on a shared server: one
+50k x 256 product took 16-20 ms that way under load and 7.7 ms in 1024-row calls (100k x 384:
+28 ms p50 and 40-500 ms p95 in big calls, 23 ms p50 and 27 ms p95 in small ones).
 """
 
 from __future__ import annotations
@@ -11,15 +16,25 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+# Below OpenBLAS's threshold for threading a matrix-vector product (m * n elements).
+_CALL_ELEMENTS = 1 << 18
+
+
+def _products(matrix: npt.NDArray[np.float32], query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``matrix @ query``, a few hundred rows per call (see the module docstring)."""
+    out = np.empty(len(matrix), dtype=np.float32)
+    step = max(1, _CALL_ELEMENTS // max(1, matrix.shape[1]))
+    for start in range(0, len(matrix), step):
+        np.matmul(matrix[start : start + step], query, out=out[start : start + step])
+    return out
+
 
 class VectorBlocks:
     """Vectors in blocks of ``ROWS`` rows, addressed by row number. Memory stays within one
-    block of the data; only the last block grows (doubling, up to ``ROWS``)."""
+    block of the data (less: pages of the last block are mapped as they are written);
+    appending never copies what is stored."""
 
-    # Big enough that a search makes few BLAS calls: each call of multi-threaded OpenBLAS
-    # pays a thread hand-off, which costs a scheduler slice when the other core is busy
-    # (8192-row blocks: p95 100 ms under load; 32768: 40 ms; one matrix: 30 ms).
-    ROWS = 32768
+    ROWS = 32768  # 12.6 MB of 384-d vectors
 
     def __init__(self, dim: int) -> None:
         self._dim = dim
@@ -32,14 +47,10 @@ class VectorBlocks:
             index, offset = divmod(self._n, self.ROWS)
             left = len(vectors) - done
             if index == len(self._blocks):
-                self._blocks.append(np.zeros((min(self.ROWS, max(64, left)), self._dim), dtype=np.float32))
+                # Whole at once: np.zeros maps pages as rows are written, so memory still
+                # follows the data, and a turn never waits while a block is copied to grow.
+                self._blocks.append(np.zeros((self.ROWS, self._dim), dtype=np.float32))
             block = self._blocks[index]
-            if offset == len(block):
-                bigger = np.zeros(
-                    (min(self.ROWS, max(2 * offset, offset + left)), self._dim), dtype=np.float32
-                )
-                bigger[:offset] = block
-                self._blocks[index] = block = bigger
             take = min(len(block) - offset, left)
             block[offset : offset + take] = vectors[done : done + take]
             done += take
@@ -49,7 +60,7 @@ class VectorBlocks:
         """Cosine of ``query`` to rows ``0 .. limit-1``."""
         limit = min(limit, self._n)
         parts = [
-            block[: min(self.ROWS, limit - i * self.ROWS)] @ query
+            _products(block[: min(self.ROWS, limit - i * self.ROWS)], query)
             for i, block in enumerate(self._blocks)
             if i * self.ROWS < limit
         ]
@@ -63,5 +74,10 @@ class VectorBlocks:
         out = np.empty(len(rows), dtype=np.float32)
         for block in np.unique(index):
             chosen = index == block
-            out[chosen] = self._blocks[int(block)][offset[chosen]] @ query
+            matrix, at = self._blocks[int(block)], offset[chosen]
+            # Copying out many rows costs more than scoring the whole block.
+            if 4 * len(at) > len(matrix):
+                out[chosen] = _products(matrix[: int(at.max()) + 1], query)[at]
+            else:
+                out[chosen] = _products(matrix[at], query)
         return out
