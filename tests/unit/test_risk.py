@@ -486,3 +486,54 @@ def test_demo_prints_the_assessment(capsys: pytest.CaptureFixture[str]) -> None:
     assert '"flagged": true' in out and "can't go on" in out
     assert main([]) == 0
     assert "don't see the point in going on" in capsys.readouterr().out
+
+
+# The rules stand on their own: every sentence above flags the same way without the trained
+# layer, so the model can only add recall, never hide a rule that broke. (The `screen` fixture
+# above is the default gate, rules and the shipped model together.)
+@pytest.fixture(scope="module")
+def rules_only() -> RiskScreen:
+    return RiskScreen(model=None)
+
+
+def test_the_default_screen_includes_the_trained_layer(screen: RiskScreen) -> None:
+    assert screen.model is not None
+
+
+@pytest.mark.parametrize(("text", "label", "kind", "level"), [p[1:] for p in POSITIVES],
+                         ids=[p[0] for p in POSITIVES])
+def test_positive_sentences_flag_with_the_rules_alone(
+    rules_only: RiskScreen, text: str, label: str, kind: str, level: str
+) -> None:
+    assessment = rules_only.screen(text)
+    assert assessment.flagged and label in assessment.labels
+    assert (assessment.kind, assessment.level) == (kind, level)
+    assert {f.source for f in assessment.findings} == {"rules"}
+
+
+@pytest.mark.parametrize("text", PARAPHRASE_POSITIVES)
+def test_paraphrased_risk_flags_with_the_rules_alone(rules_only: RiskScreen, text: str) -> None:
+    assert rules_only.screen(text).flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("I'm going to end things with my boyfriend tonight", False),
+        ("she ended it with that guy last week", False),
+        ("I want to end it with pills", True),
+        ("I want to end it with him and then end my life", True),
+    ],
+    ids=["end-things-with-boyfriend", "ended-it-with-that-guy", "end-it-with-pills", "end-my-life-after"],
+)
+def test_ending_a_relationship_is_a_figure_of_speech(rules_only: RiskScreen, text: str, flagged: bool) -> None:
+    assert rules_only.screen(text).flagged is flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my friend tried to hurt herself and I'm worried", "my son threatened to kill himself last night"],
+    ids=["friend-tried", "son-threatened"],
+)
+def test_someone_elses_attempt_does_not_flag(screen: RiskScreen, text: str) -> None:
+    assert not screen.screen(text).flagged
