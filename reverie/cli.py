@@ -287,7 +287,9 @@ EVAL_TASKS = ("risk", "affect", "behaviour", "episodes", "defenses", "transferen
 
 
 def behaviour_model_path(settings: Settings) -> Path:
-    return settings.data_dir / "models" / "behaviour.npz"
+    from reverie.analysis.behaviour import default_model_path
+
+    return default_model_path(settings.data_dir)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -335,7 +337,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else behaviour_model_path(_settings(args))
     out.parent.mkdir(parents=True, exist_ok=True)
-    result = train_behaviour(Path(args.data), out)
+    result = train_behaviour(Path(args.data), out, folds=args.folds)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
