@@ -433,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", help="where to write the model (default: models/behaviour.npz in the data folder)"
     )
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds, split by transcript")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("bench", help="performance benchmarks (DESIGN section 6)")

@@ -273,3 +273,41 @@ def test_formulation_commands(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     view = json.loads(reverie("formulation", "--case", "f", "--db", db, "--client-view", tmp=tmp_path).stdout)
     assert isinstance(view, list) and len(view) <= len(ids)
+
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("task", "file", "key"),
+    [
+        pytest.param("risk", "risk_cssrs_tiny.csv", "recall", id="risk"),
+        pytest.param("affect", "goemotions_tiny.tsv", "macro_f1", id="affect"),
+        pytest.param("episodes", "gold_episodes.jsonl", "macro", id="episodes"),
+        pytest.param("defenses", "gold_defenses.jsonl", "macro", id="defenses"),
+        pytest.param("transference", "gold_transference.jsonl", "macro", id="transference"),
+    ],
+)
+def test_eval_prints_json_metrics(task: str, file: str, key: str, tmp_path: Path) -> None:
+    result = reverie("eval", task, str(DATA / file), tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert key in result.stdout.decode()
+    json.loads(result.stdout)
+
+
+def test_train_then_eval_behaviour(tmp_path: Path) -> None:
+    missing = reverie("eval", "behaviour", str(DATA / "annomi_tiny.csv"), tmp=tmp_path)
+    assert missing.returncode == 1 and b"reverie train behaviour" in missing.stderr
+    trained = reverie(
+        "train", "behaviour", "--data", str(DATA / "annomi_tiny.csv"), "--folds", "2", tmp=tmp_path
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert (tmp_path / "data" / "models" / "behaviour.npz").is_file()
+    result = reverie("eval", "behaviour", str(DATA / "annomi_tiny.csv"), tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    json.loads(result.stdout)
+
+
+def test_eval_missing_file(tmp_path: Path) -> None:
+    result = reverie("eval", "risk", str(tmp_path / "nope.csv"), tmp=tmp_path)
+    assert result.returncode == 1 and b"No file" in result.stderr
