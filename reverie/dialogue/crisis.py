@@ -12,6 +12,8 @@ only when the screening is complete, no answer shows intent, a plan or recent be
 and the client has been given the plan (or declined to make one) and the helplines. High
 risk stays in a safety mode until the clinician closes it. A retraction ("never mind") gets
 a gentle follow-up and the screening goes on; a masked method request is refused kindly.
+A low-level flag raised by the trained model alone (about 3% of ordinary messages) first gets
+one gentle check-in question: a clear "no" closes it, anything else starts the path above.
 Nothing here names a method, a place or a dose, and nothing ends the session.
 """
 
@@ -32,6 +34,7 @@ __all__ = ["INTERVENTIONS", "CrisisProtocol", "CrisisState", "CrisisStep"]
 
 INTERVENTIONS = (
     "crisis.acknowledge",
+    "crisis.check_in",
     "crisis.screen",
     "crisis.plan",
     "crisis.follow_up",
@@ -47,7 +50,8 @@ _RANK = {"none": 0, "low": 1, "moderate": 2, "high": 3, "imminent": 4}
 class CrisisState:
     """Where the protocol stands. ``pending`` is what the last reply asked: ``"screen"``
     (screener question number ``next_question``), ``"others_danger"``, ``"plan.offer"``,
-    ``"plan.<field>"``, ``"safety"``, or ``""`` when nothing is asked."""
+    ``"plan.<field>"``, ``"safety"``, ``"check_in"`` (the gentle question after a low-level
+    flag from the trained model alone), or ``""`` when nothing is asked."""
 
     active: bool = False
     started_turn: int = 0
@@ -173,27 +177,18 @@ class CrisisProtocol:
         self.emergency = emergency
 
     def begin(self, assessment: RiskAssessment, plan: CrisisPlan | None, *, turn: int = 0) -> CrisisStep:
-        """Start (or restart) the protocol on a flagged message; always alerts the clinician."""
+        """Start (or restart) the protocol on a flagged message; always alerts the clinician.
+        A low-level flag raised by the trained model alone opens with a gentle check-in
+        question (``pending == "check_in"``) instead of the full protocol."""
         level = max_level([assessment.level, "low"])
         state = CrisisState(
             active=True, started_turn=turn, turns=1, episodes=1, level=level, alerted_level=level,
             harm_to_others="harm_to_others" in assessment.labels, screen_self=_self_directed(assessment),
         )
+        if _model_only_low(assessment):
+            return self._check_in(state, assessment)
         reason = f"Crisis gate flagged {level} risk ({', '.join(assessment.labels) or 'unlabelled'})."
-        if state.harm_to_others:
-            return self._ask_others_danger(state, reason, angry=assessment.harm_to_others)
-        state.screen_self = True  # every flag not only about others gets the screener
-        if level == "imminent":  # a plan, means at hand, an act: safety before any question
-            opening = "Thank you for telling me; I'm really glad you did."
-            return self._safety(state, plan, reason, opening, full=True)
-        if "masked_method_request" in assessment.labels:
-            state.method_requests = 1
-            return self._ask_screen(state, _REFUSAL, "crisis.method_refusal", reason, full=True)
-        opening = (
-            "Thank you for telling me; I'm really glad you did, and I want to make sure you're safe. "
-            "I'm letting your clinician know, so a person is in the loop too."
-        )
-        return self._ask_screen(state, opening, "crisis.acknowledge", reason, full=True)
+        return self._open(state, assessment, plan, reason, _ACKNOWLEDGE)
 
     def continue_(
         self, state: CrisisState, text: str, assessment: RiskAssessment, plan: CrisisPlan | None
@@ -215,6 +210,8 @@ class CrisisProtocol:
         if assessment.flagged:
             labels = ", ".join(assessment.labels)
             alert = _raise(s, assessment.level, f"Risk rose to {assessment.level} ({labels}).")
+        if s.pending == "check_in":
+            return self._after_check_in(s, text, assessment, plan, alert)
         if "harm_to_others" in assessment.labels and not s.harm_to_others:
             s.harm_to_others, s.others_in_danger = True, None
             reason = alert or "Client spoke of harming someone else."
@@ -236,6 +233,51 @@ class CrisisProtocol:
         if retracted and (answer is None or (s.pending.startswith("plan.") and not answer)):
             return self._follow_up(s, plan, alert)
         return self._answer(s, answer, text, plan, alert)
+
+    def _open(
+        self, s: CrisisState, assessment: RiskAssessment, plan: CrisisPlan | None, reason: str,
+        opening: str,
+    ) -> CrisisStep:
+        """The full protocol's first reply: the danger check, safety, or the screener."""
+        if s.harm_to_others:
+            return self._ask_others_danger(s, reason, angry=assessment.harm_to_others)
+        s.screen_self = True  # every flag not only about others gets the screener
+        if s.level == "imminent":  # a plan, means at hand, an act: safety before any question
+            opening = "Thank you for telling me; I'm really glad you did."
+            return self._safety(s, plan, reason, opening, full=True)
+        if "masked_method_request" in assessment.labels:
+            s.method_requests += 1
+            return self._ask_screen(s, _REFUSAL, "crisis.method_refusal", reason, full=True)
+        return self._ask_screen(s, opening, "crisis.acknowledge", reason, full=True)
+
+    def _check_in(self, s: CrisisState, assessment: RiskAssessment) -> CrisisStep:
+        s.pending = "check_in"
+        chance = max((f.probability or 0.0 for f in assessment.findings), default=0.0)
+        reason = (
+            f"Model-only low-level check-in (probability {chance:.2f}; the rules found nothing): "
+            "the client was asked once, gently, before any screening; triage it."
+        )
+        return CrisisStep(f"{_CHECK_IN} {self._short()}", "crisis.check_in", s, True, reason)
+
+    def _after_check_in(
+        self, s: CrisisState, text: str, assessment: RiskAssessment, plan: CrisisPlan | None, alert: str
+    ) -> CrisisStep:
+        """A clear no, with nothing flagged, resolves; anything else starts the full protocol,
+        which always alerts (the first alert said only "model-only check-in")."""
+        answer = _parse_answer(text, assessment)
+        if answer is False and not assessment.findings:
+            s.active, s.resolved, s.pending = False, True, ""
+            reply = f"{_CHECK_IN_CLEAR} {self._short()}"
+            return CrisisStep(reply, "crisis.check_in", s, answer=("check_in", False))
+        recorded = True if answer else None  # a "no" that itself flags is no clear no
+        s.pending = ""
+        s.harm_to_others = s.harm_to_others or "harm_to_others" in assessment.labels
+        reason = alert or (
+            f"Model-only check-in answered {'yes' if recorded else 'unclearly'}: the full crisis "
+            "protocol has started."
+        )
+        opening = _ACKNOWLEDGE if recorded else _STILL_CHECKING
+        return replace(self._open(s, assessment, plan, reason, opening), answer=("check_in", recorded))
 
     def clinician_resolves(self, state: CrisisState) -> CrisisState:
         """The supervising clinician closes the protocol (the only way out of safety mode)."""
@@ -446,6 +488,22 @@ class CrisisProtocol:
         return f"I'm an AI, and a person can help right now: {listed}; {emergency}."
 
 
+_ACKNOWLEDGE = (
+    "Thank you for telling me; I'm really glad you did, and I want to make sure you're safe. "
+    "I'm letting your clinician know, so a person is in the loop too."
+)
+_STILL_CHECKING = (
+    "That's okay, and I'd still like to make sure you're safe. I'm letting your clinician know, so "
+    "a person is in the loop too."
+)
+_CHECK_IN = (
+    "Something in what you said made me want to check in, gently: are you having any thoughts of "
+    "ending your life or of hurting yourself? Whatever the answer, it's okay to say it here."
+)
+_CHECK_IN_CLEAR = (
+    "Thank you for telling me. If those thoughts ever do come, you can bring them up here whenever "
+    "you like."
+)
 _REFUSAL = (
     "I can't help with that, because it could be used to hurt someone, and I care what happens to "
     "you. Questions like this sometimes come when someone is thinking about ending their life."
@@ -471,6 +529,12 @@ def _high_risk(answers: Mapping[str, bool | None]) -> bool:
     """High on the screener, or an unclear answer to a question whose yes would be high."""
     high = {q.id for q in screener_questions() if q.escalates_to == "high"}
     return screener_risk(answers) == "high" or any(v is None and k in high for k, v in answers.items())
+
+
+def _model_only_low(assessment: RiskAssessment) -> bool:
+    """Only the trained layer flagged, at the lowest level: about 3% of ordinary messages."""
+    findings = assessment.findings
+    return assessment.level == "low" and bool(findings) and all(f.source == "model" for f in findings)
 
 
 def _self_directed(assessment: RiskAssessment) -> bool:

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from reverie.analysis.risk import RiskScreen, contains_method_information
+from reverie.analysis.risk import RiskAssessment, RiskFinding, RiskScreen, contains_method_information
 from reverie.dialogue.crisis import INTERVENTIONS, CrisisProtocol, CrisisState, CrisisStep
-from reverie.domain import CrisisPlan, Helpline
+from reverie.domain import CrisisPlan, Helpline, Span
 from reverie.errors import ConfigurationError, InputError
 from reverie.instruments.cssrs import citation, next_question, screener_questions, screener_risk
 from reverie.instruments.helplines import directory
@@ -450,3 +450,214 @@ def test_a_custom_helpline_list_is_used_as_given() -> None:
     protocol = CrisisProtocol((Helpline("Campus line", "call 555 0100"),), "112")
     step = start(protocol, "I want to die")
     assert "call 555 0100 (Campus line)" in step.text and "112" in step.text
+
+
+# -- the check-in after a low-level flag from the trained model alone ------------------
+
+RULES = RiskScreen(model=None)  # replies screened by the rules only: no shipped weights involved
+OUT_TONIGHT = "I don't want to go out tonight"
+
+
+def model_flag(text: str = OUT_TONIGHT, level: str = "low", probability: float = 0.62) -> RiskAssessment:
+    """What the gate returns when only its trained layer fires (built by hand)."""
+    span = Span(0, len(text))
+    finding = RiskFinding("ideation", level, "indirect", span, source="model", probability=probability)
+    return RiskAssessment(True, level, ("ideation",), "indirect", False, (span,), (finding,))
+
+
+def check_in(protocol: CrisisProtocol, *replies: str, plan: CrisisPlan | None = None) -> list[CrisisStep]:
+    """A conversation opened by a model-only flag; replies screened by the rules, stopping
+    where the protocol has resolved and the next reply does not flag."""
+    steps = [protocol.begin(model_flag(), plan)]
+    for reply in replies:
+        assessment = RULES.screen(reply)
+        if not steps[-1].state.active and not assessment.flagged:
+            break
+        steps.append(protocol.continue_(steps[-1].state, reply, assessment, plan))
+    return steps
+
+
+def test_a_low_flag_from_the_model_alone_opens_a_gentle_check_in(protocol: CrisisProtocol) -> None:
+    step = protocol.begin(model_flag(), PLAN)
+    assert step.intervention == "crisis.check_in" and "crisis.check_in" in INTERVENTIONS
+    assert "check in" in step.text and "ending your life" in step.text and PRIMARY in step.text
+    for alarm in ("I'm an AI", "741741", "911", screener_questions()[0].text, "your sister Jane"):
+        assert alarm not in step.text
+    assert step.alert and "model-only" in step.alert_reason.lower() and "0.62" in step.alert_reason
+    state = step.state
+    assert state.active and state.pending == "check_in" and state.next_question is None
+    assert state.level == state.alerted_level == "low" and not state.answers
+    assert sentence_count(step.text) <= 4
+    assert_well_formed(step)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["no", "no, not at all", "no I just meant I'm tired", "No, I'm fine", "nope", "Not really."],
+    ids=["no", "not-at-all", "just-tired", "no-fine", "nope", "not-really"],
+)
+def test_a_clear_no_to_the_check_in_resolves_it(protocol: CrisisProtocol, reply: str) -> None:
+    first, done = check_in(protocol, reply)
+    assert done.answer == ("check_in", False) and done.intervention == "crisis.check_in"
+    assert not done.state.active and done.state.resolved and done.state.pending == ""
+    assert not done.alert and not done.state.answers
+    assert PRIMARY in done.text and "Thank you" in done.text and "bring them up" in done.text
+    assert not contains_method_information(done.text)
+    assert first.state.active  # the state given was not changed
+    assert_well_formed(done)
+    with pytest.raises(InputError, match="begin"):  # the session planner answers what comes next
+        say(protocol, done, "anyway, work was busy")
+
+
+@pytest.mark.parametrize(
+    ("reply", "recorded", "opening"),
+    [
+        ("yes", True, "glad you did"),
+        ("yeah, sometimes", True, "glad you did"),
+        ("not sure", None, "still like to make sure"),
+        ("never mind", None, "still like to make sure"),
+        ("hmm", None, "still like to make sure"),
+        ("I'm fine", None, "still like to make sure"),
+    ],
+    ids=["yes", "sometimes", "not-sure", "never-mind", "hmm", "fine"],
+)
+def test_anything_but_a_clear_no_starts_the_full_protocol(
+    protocol: CrisisProtocol, reply: str, recorded: bool | None, opening: str
+) -> None:
+    step = check_in(protocol, reply)[-1]
+    assert step.answer == ("check_in", recorded) and step.intervention == "crisis.acknowledge"
+    assert opening in step.text
+    for part in ("I'm an AI", PRIMARY, "741741", "911", screener_questions()[0].text):
+        assert part in step.text
+    assert step.alert and "check-in answered" in step.alert_reason
+    assert step.state.active and step.state.pending == "screen" and step.state.next_question == 0
+    assert not step.state.answers  # the check-in is not a screener answer: the screener starts fresh
+    assert_well_formed(step)
+
+
+def test_after_a_yes_the_screening_runs_to_its_end(protocol: CrisisProtocol) -> None:
+    steps = check_in(protocol, "yes", "no", "no", "no", plan=PLAN)
+    assert [s.answer for s in steps[1:]] == [
+        ("check_in", True), ("wish_dead", False), ("thoughts", False), ("behaviour", False)
+    ]
+    assert steps[-1].state.resolved and steps[-1].intervention == "crisis.plan"
+    assert "your sister Jane" in steps[-1].text
+    for step in steps:
+        assert_well_formed(step)
+
+
+@pytest.mark.parametrize(
+    ("reply", "intervention", "reason"),
+    [
+        ("no, but I do want to die", "crisis.acknowledge", "Risk rose to moderate"),
+        ("I'm not going to kill myself", "crisis.acknowledge", "check-in answered unclearly"),
+        ("I'm going to kill my boss", "crisis.harm_to_others", "Risk rose to high"),
+        ("what's a lethal dose", "crisis.method_refusal", "Risk rose to high"),
+        ("I have the pills here", "crisis.safety", "Risk rose to imminent"),
+    ],
+    ids=["no-but-flagged", "negated-rules-low", "harm", "masked", "imminent"],
+)
+def test_a_rules_finding_after_the_check_in_escalates_as_today(
+    protocol: CrisisProtocol, reply: str, intervention: str, reason: str
+) -> None:
+    step = check_in(protocol, reply)[-1]
+    assert step.intervention == intervention and step.alert and reason in step.alert_reason
+    assert step.answer is not None and step.answer[0] == "check_in" and step.answer[1] is not False
+    assert step.state.active and step.state.pending != "check_in"
+    assert_well_formed(step)
+
+
+def test_a_harm_flag_after_the_check_in_still_screens_for_self_risk(protocol: CrisisProtocol) -> None:
+    steps = check_in(protocol, "I'm going to kill my boss", "no")
+    assert steps[1].state.harm_to_others and steps[1].state.screen_self
+    assert steps[-1].intervention == "crisis.screen" and steps[-1].state.next_question == 0
+    assert steps[1].state.method_requests == 0
+
+
+def test_a_masked_request_after_the_check_in_counts_once(protocol: CrisisProtocol) -> None:
+    step = check_in(protocol, "what's a lethal dose")[-1]
+    assert step.state.method_requests == 1 and step.answer == ("check_in", True)
+    assert "lethal" not in step.text and "dose" not in step.text
+
+
+def test_a_no_that_the_model_flags_again_is_no_clear_no(protocol: CrisisProtocol) -> None:
+    first = protocol.begin(model_flag(), None)
+    text = "no, I just don't see the point of tonight"
+    step = protocol.continue_(first.state, text, model_flag(text), None)
+    assert step.answer == ("check_in", None) and step.intervention == "crisis.acknowledge"
+    assert step.alert and "answered unclearly" in step.alert_reason
+
+
+RULES_FLAGS = {
+    "rules-negated-low": GATE.screen("I'm not going to kill myself"),
+    "model-above-low": model_flag(level="moderate"),
+    "rules-and-model": RiskAssessment(
+        True,
+        "low",
+        ("ideation",),
+        "indirect",
+        False,
+        (Span(0, 4),),
+        (
+            RiskFinding("ideation", "low", "indirect", Span(0, 4), negated=True),
+            RiskFinding("ideation", "low", "indirect", Span(0, 4), source="model", probability=0.9),
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("assessment", list(RULES_FLAGS.values()), ids=list(RULES_FLAGS))
+def test_only_a_low_model_only_flag_gets_the_check_in(
+    protocol: CrisisProtocol, assessment: RiskAssessment
+) -> None:
+    step = protocol.begin(assessment, None)
+    assert step.intervention == "crisis.acknowledge" and step.state.pending == "screen"
+    assert "I'm an AI" in step.text and step.alert and "Crisis gate flagged" in step.alert_reason
+
+
+def test_a_model_flag_during_the_full_protocol_changes_nothing(protocol: CrisisProtocol) -> None:
+    first = start(protocol, "I want to die")
+    text = "everything feels so heavy tonight"
+    step = protocol.continue_(first.state, text, model_flag(text), None)  # answers yes, as today
+    assert step.intervention == "crisis.screen" and step.answer == ("wish_dead", True)
+
+
+def test_check_in_state_json_round_trips(protocol: CrisisProtocol) -> None:
+    step = protocol.begin(model_flag(), None)
+    data = step.state.to_json()
+    assert data["pending"] == "check_in"
+    back = CrisisState.from_json(json.dumps(data))
+    assert back == step.state
+    for reply in ("no", "yes"):
+        again = protocol.continue_(back, reply, RULES.screen(reply), None)
+        assert again == protocol.continue_(step.state, reply, RULES.screen(reply), None)
+
+
+@pytest.mark.parametrize(
+    ("before", "flag", "intervention"),
+    [
+        (("no",), model_flag(), "crisis.check_in"),
+        (("no",), GATE.screen("I want to kill myself"), "crisis.acknowledge"),
+        (("yes", "no", "no", "no", "no"), model_flag(), "crisis.check_in"),
+    ],
+    ids=["check-in-then-model", "check-in-then-rules", "full-then-model"],
+)
+def test_a_new_flag_after_resolving_opens_by_its_own_source(
+    protocol: CrisisProtocol, before: tuple[str, ...], flag: RiskAssessment, intervention: str
+) -> None:
+    done = check_in(protocol, *before)[-1]
+    assert done.state.resolved
+    again = protocol.continue_(done.state, "...", flag, None)
+    assert again.intervention == intervention and again.alert and again.state.active
+    assert again.state.episodes == 2
+
+
+def test_no_check_in_reply_names_a_method_and_every_one_gives_the_helpline(
+    protocol: CrisisProtocol,
+) -> None:
+    seen = 0
+    for replies in itertools.product(REPLIES, repeat=3):
+        for step in check_in(protocol, *replies, "no", "no", "no", "no", plan=PLAN):
+            assert_well_formed(step)
+            seen += 1
+    assert seen > 1000
