@@ -193,19 +193,19 @@ def bench_turns(runtime: Runtime, case_name: str, turns: int) -> dict[str, Any]:
 
 
 def bench_crisis_gate(n: int = 5000) -> dict[str, Any]:
-    screen, rng = RiskScreen(), random.Random(3)
+    """The gate as shipped (rules and the trained layer), and rules only for comparison."""
+    rng = random.Random(3)
     messages = [synthetic_client_sentence(rng) for _ in range(n // 2)]
     messages += [
         "Everyone would be better off without me. " + synthetic_client_sentence(rng) for _ in range(n // 4)
     ]
-    messages += [" ".join(synthetic_client_sentence(rng) for _ in range(25))[:2000] for _ in range(n // 4)]
-    times = [_timed(lambda m=m: screen.screen(m)) for m in messages]  # type: ignore[misc]
-    return {
-        "messages": len(messages),
-        "p50_ms": round(percentile(times, 50), 4),
-        "p99_ms": round(percentile(times, 99), 4),
-        "max_chars": max(len(m) for m in messages),
-    }
+    messages += [" ".join(synthetic_client_sentence(rng) for _ in range(30))[:2000] for _ in range(n // 4)]
+    out: dict[str, Any] = {"messages": len(messages), "max_chars": max(len(m) for m in messages)}
+    for name, screen in (("shipped", RiskScreen()), ("rules_only", RiskScreen(model=None))):
+        times = [_timed(lambda m=m, s=screen: s.screen(m)) for m in messages]  # type: ignore[misc]
+        out[name] = {"p50_ms": round(percentile(times, 50), 4), "p99_ms": round(percentile(times, 99), 4)}
+    out["p50_ms"], out["p99_ms"] = out["shipped"]["p50_ms"], out["shipped"]["p99_ms"]
+    return out
 
 
 def bench_analysis(runtime: Runtime, n: int = 20000) -> dict[str, Any]:
@@ -286,7 +286,9 @@ def render_bench(result: dict[str, Any]) -> str:
         f"(built in {result['case']['setup_s']} s); session open {result['turn']['open_ms']} ms",
         f"turn end to end: p50 {result['turn']['p50_ms']} ms, p95 {result['turn']['p95_ms']} ms, "
         f"p99 {result['turn']['p99_ms']} ms over {result['turn']['turns']} turns",
-        f"crisis gate: p50 {result['crisis_gate']['p50_ms']} ms, p99 {result['crisis_gate']['p99_ms']} ms",
+        f"crisis gate: p50 {result['crisis_gate']['p50_ms']} ms, p99 {result['crisis_gate']['p99_ms']} ms "
+        f"(rules only: p99 {result['crisis_gate']['rules_only']['p99_ms']} ms; messages up to "
+        f"{result['crisis_gate']['max_chars']} characters)",
         f"analysis: {result['analysis']['utterances_per_s']:,} utterances/s",
         f"reverie --help cold start: {result['cold_start']['median_s']} s (median of {result['cold_start']['runs']})",
         f"peak RSS: {result['peak_rss_mb']} MB",
