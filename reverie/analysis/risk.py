@@ -283,14 +283,15 @@ class RiskScreen:
 
 def _model_findings(model: RiskModel, text: str, lower: str) -> list[RiskFinding]:
     """The trained layer's finding: its highest-scoring sentence at or over its threshold,
-    passing over sentences where the rules recognise a figure of speech or an accident ("I
-    cut myself shaving"). A sentence that talks of someone else's suicide counts only if the
+    passing over sentences with no word of death, harm, ending or despair
+    (``risk_rules.RISK_CONTEXT``: "I keep thinking about my mother") and sentences where the
+    rules recognise a figure of speech or an accident ("I cut myself shaving"). A sentence that talks of someone else's suicide counts only if the
     rest of it still reaches the threshold: the bereaved can be at risk themselves ("since my
     dad took his own life I keep thinking I should follow him"), but "my uncle died by
     suicide" alone is grief."""
     for hit in model.hits(text):
         sentence = lower[hit.span.start : hit.span.end]
-        if risk_rules.EXCLUSIONS.search(sentence):
+        if not risk_rules.RISK_CONTEXT.search(sentence) or risk_rules.EXCLUSIONS.search(sentence):
             continue
         if risk_rules.MENTION.search(sentence) and (
             model.probability(risk_rules.MENTION.sub(" ", sentence)) < model.threshold

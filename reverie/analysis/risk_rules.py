@@ -412,6 +412,19 @@ MENTION = rx(
     r"(?:was |is )?(?:about|on) suicide)"
 )
 
+# The trained layer flags a sentence only when it holds at least one of these words of death,
+# harm, ending, escape or despair. Without this, ordinary therapy talk the model learnt to
+# associate with risk on Reddit ("I keep thinking about my mother": p 0.82) would interrupt
+# sessions with a check-in; with it, the model still reaches phrasings no rule names.
+RISK_CONTEXT = rx(
+    r"\b(?:die|dies|died|dying|dead|death|deaths|suicid\w*|kill\w*|life|lives|live|living|alive|exist\w*|"
+    r"end|ends|ending|ended|gone|disappear\w*|vanish\w*|burden\w*|point|pointless|hopeless\w*|worthless|"
+    r"useless|give up|giving up|gave up|go on|going on|cope|coping|enough|pills?|overdos\w*|hurt\w*|harm\w*|"
+    r"cut|cutting|bleed\w*|blood|jump\w*|bridge|rope|gun|knife|wake up|goodbye|bye|escape|tired of|sick of|"
+    r"done with|over with|nothing|nobody|no one|anymore|forever|pain|empty|numb|trapped|better off|without "
+    r"me|funeral|grave|heaven|sleep|disappoint\w*|failure|hate myself|myself|depress\w*|woke|wake|never wake|decided|do it|giv\w* away|gave away)\b"
+)
+
 # Figures of speech and accidents that contain the words of a rule: they cancel a finding.
 EXCLUSIONS = rx(
     r"\b(?:hurt(?:ing)? (?:\w+'s |\w+ )?feelings|hurt(?:ing)? (?:him|her|them|you|people) (?:emotionally|"

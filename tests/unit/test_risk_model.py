@@ -34,7 +34,9 @@ DATA = Path(__file__).parents[1] / "data"
 BITS = 16
 
 
-def hand_model(words: dict[str, float], bias: float = -3.0, threshold: float = 0.5, min_features: int = 1) -> RiskModel:
+def hand_model(
+    words: dict[str, float], bias: float = -3.0, threshold: float = 0.5, min_features: int = 1
+) -> RiskModel:
     """A model whose only weights are on the given single words."""
     weights = np.zeros(1 << BITS, dtype=np.float32)
     for word, weight in words.items():
@@ -80,8 +82,13 @@ def test_missing_weights_are_refused(tmp_path: Path) -> None:
         load_risk_model(tmp_path / "nowhere.npz")
 
 
-GOOD = {"format": np.array(FORMAT), "weights": np.zeros(8, np.float32), "bias": np.array(0.0),
-        "threshold": np.array(0.5), "min_features": np.array(1)}
+GOOD = {
+    "format": np.array(FORMAT),
+    "weights": np.zeros(8, np.float32),
+    "bias": np.array(0.0),
+    "threshold": np.array(0.5),
+    "min_features": np.array(1),
+}
 
 
 @pytest.mark.parametrize(
@@ -95,8 +102,15 @@ GOOD = {"format": np.array(FORMAT), "weights": np.zeros(8, np.float32), "bias": 
         (npz(**{**GOOD, "threshold": np.array(1.0)}), "malformed"),
         (npz(**{**GOOD, "min_features": np.array(0)}), "malformed"),
     ],
-    ids=["not-zip", "no-threshold", "other-format", "not-power-of-two", "two-dimensional", "threshold-one",
-         "min-features-zero"],
+    ids=[
+        "not-zip",
+        "no-threshold",
+        "other-format",
+        "not-power-of-two",
+        "two-dimensional",
+        "threshold-one",
+        "min-features-zero",
+    ],
 )
 def test_malformed_weights_are_refused(tmp_path: Path, data: bytes, message: str) -> None:
     path = tmp_path / "risk.npz"
@@ -127,7 +141,7 @@ def test_features_ignore_case_and_apostrophes() -> None:
 
 
 def test_sentences_split_at_punctuation_and_line_breaks() -> None:
-    text = "  Work was fine.  I feel numb!\n\nok; ... then: \"more\"  "
+    text = '  Work was fine.  I feel numb!\n\nok; ... then: "more"  '
     found = sentences(text)
     assert [span.of(text) for span, _ in found] == ["Work was fine", "I feel numb", "ok", 'then: "more"']
     assert found[1][1] == [b"i", b"feel", b"numb"]
@@ -146,7 +160,9 @@ def test_sentences_split_at_punctuation_and_line_breaks() -> None:
     ],
     ids=["one-word", "one-word-floored", "two-words", "no-weight"],
 )
-def test_probability_is_the_logistic_of_the_normalised_sum(text: str, min_features: int, expected: float) -> None:
+def test_probability_is_the_logistic_of_the_normalised_sum(
+    text: str, min_features: int, expected: float
+) -> None:
     model = hand_model({"numb": 4.0}, bias=-1.0, min_features=min_features)
     assert model.probability(text) == pytest.approx(expected, rel=1e-5)
 
@@ -157,8 +173,12 @@ def test_hits_are_the_sentences_over_threshold_highest_first() -> None:
     hits = model.hits(text)
     assert [h.span.of(text) for h in hits] == ["Numb", "I feel empty inside"]
     assert hits[0].probability > hits[1].probability >= 0.7
-    assert [s.span.of(text) for s in model.score(text)] == ["The day was long", "I feel empty inside", "Numb",
-                                                            "Anyway"]
+    assert [s.span.of(text) for s in model.score(text)] == [
+        "The day was long",
+        "I feel empty inside",
+        "Numb",
+        "Anyway",
+    ]
 
 
 def test_a_message_without_words_scores_nothing() -> None:
@@ -171,12 +191,17 @@ def test_a_message_without_words_scores_nothing() -> None:
 ORDERED = [
     pytest.param("I want my whole life to be over", "I want this week to be over", id="life-over"),
     pytest.param("nobody would notice if I was gone for good", "nobody noticed my new haircut", id="gone"),
-    pytest.param("I keep thinking about jumping off the bridge", "I keep thinking about the film we saw", id="bridge"),
+    pytest.param(
+        "I keep thinking about jumping off the bridge", "I keep thinking about the film we saw", id="bridge"
+    ),
     pytest.param("I have been saving up my pills", "I have been saving up for a new bike", id="saving"),
-    pytest.param("there is no reason for me to stay alive", "there is no reason for me to stay late at work",
-                 id="stay"),
+    pytest.param(
+        "there is no reason for me to stay alive", "there is no reason for me to stay late at work", id="stay"
+    ),
     pytest.param("I am ready to die", "I am ready to go home", id="ready"),
-    pytest.param("everyone would be happier if I was dead", "everyone was happier after the holiday", id="happier"),
+    pytest.param(
+        "everyone would be happier if I was dead", "everyone was happier after the holiday", id="happier"
+    ),
     pytest.param("I can't see a future for myself", "I can't see the screen from here", id="future"),
 ]
 
@@ -189,8 +214,14 @@ def test_shipped_model_scores_risk_above_ordinary_talk(at_risk: str, ordinary: s
 
 @pytest.mark.parametrize(
     "text",
-    ["this commute is killing me", "I feel sad and lonely today", "my grandmother died last year and I miss her",
-     "thanks, see you next week", "never mind", "I was joking"],
+    [
+        "this commute is killing me",
+        "I feel sad and lonely today",
+        "my grandmother died last year and I miss her",
+        "thanks, see you next week",
+        "never mind",
+        "I was joking",
+    ],
     ids=["hyperbole", "sadness", "grief", "goodbye", "never-mind", "joking"],
 )
 def test_shipped_model_stays_below_threshold_on_ordinary_talk(text: str) -> None:
@@ -251,7 +282,11 @@ def test_a_model_hit_alone_flags_low_indirect_ideation_with_the_sentence() -> No
     text = "Work was fine. I feel numb all the time."
     assessment = RiskScreen(model=model).screen(text)
     assert assessment.flagged and assessment.level == "low"
-    assert (assessment.labels, assessment.kind, assessment.harm_to_others) == (("ideation",), "indirect", False)
+    assert (assessment.labels, assessment.kind, assessment.harm_to_others) == (
+        ("ideation",),
+        "indirect",
+        False,
+    )
     assert [span.of(text) for span in assessment.evidence] == ["I feel numb all the time"]
     (finding,) = assessment.findings
     expected = sigmoid(8.0 / math.sqrt(len(features("I feel numb all the time", BITS))) - 2.0)
@@ -261,7 +296,10 @@ def test_a_model_hit_alone_flags_low_indirect_ideation_with_the_sentence() -> No
     assert annotation.detail["source"] == "model"
     assert annotation.detail["probability"] == pytest.approx(expected, abs=1e-4)
     rebuilt = RiskAssessment.from_annotations([annotation])
-    assert rebuilt.findings[0].source == "model" and rebuilt.findings[0].probability == annotation.detail["probability"]
+    assert (
+        rebuilt.findings[0].source == "model"
+        and rebuilt.findings[0].probability == annotation.detail["probability"]
+    )
 
 
 def test_rules_findings_carry_no_probability() -> None:
@@ -278,7 +316,11 @@ def test_when_the_rules_flag_the_model_adds_nothing() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["I cut myself shaving", "I've been killing myself to meet the deadline", "I nearly died of embarrassment"],
+    [
+        "I cut myself shaving",
+        "I've been killing myself to meet the deadline",
+        "I nearly died of embarrassment",
+    ],
     ids=["accident", "deadline", "embarrassment"],
 )
 def test_figures_of_speech_the_rules_know_silence_the_model(text: str) -> None:
@@ -322,8 +364,15 @@ TINY = DATA / "risk_cssrs_tiny.csv"
 
 def test_read_cssrs_keeps_the_complete_posts_of_a_cut_cell() -> None:
     users = read_cssrs(TINY)
-    assert [u.label for u in users] == ["Supportive", "Supportive", "Indicator", "Ideation", "Behavior", "Attempt",
-                                       "Ideation"]
+    assert [u.label for u in users] == [
+        "Supportive",
+        "Supportive",
+        "Indicator",
+        "Ideation",
+        "Behavior",
+        "Attempt",
+        "Ideation",
+    ]
     assert users[0].posts == ("Hang in there, you matter.", "Have you talked to a therapist?")
     assert users[-1] == CssrsUser("u7", "Ideation", ("I wish I was dead",), truncated=True)
     assert not any(u.truncated for u in users[:-1])
@@ -333,13 +382,29 @@ def test_evaluate_cssrs_on_a_tiny_file() -> None:
     # Rules alone flag u2 (a Supportive "why do you want to die?"), u4, u5 and u7; they miss u6,
     # whose only post the hand-built model catches. By hand: at risk = u4 u5 u6 u7.
     result = evaluate_cssrs(TINY, RiskScreen(model=hand_model({"numb": 9.0})))
-    assert (result["n_users"], result["n_posts"], result["truncated_users"], result["n_at_risk"]) == (7, 9, 1, 4)
+    assert (result["n_users"], result["n_posts"], result["truncated_users"], result["n_at_risk"]) == (
+        7,
+        9,
+        1,
+        4,
+    )
     assert result["recall_at_risk"] == 1.0  # 4 of 4
     assert result["precision"] == 0.8  # 4 of the 5 flagged
     assert result["false_alarm_supportive"] == 0.5 and result["flagged_indicator"] == 0.0
-    assert result["flagged_rate"] == {"Supportive": 0.5, "Indicator": 0.0, "Ideation": 1.0, "Behavior": 1.0,
-                                      "Attempt": 1.0}
-    assert result["n_by_label"] == {"Supportive": 2, "Indicator": 1, "Ideation": 2, "Behavior": 1, "Attempt": 1}
+    assert result["flagged_rate"] == {
+        "Supportive": 0.5,
+        "Indicator": 0.0,
+        "Ideation": 1.0,
+        "Behavior": 1.0,
+        "Attempt": 1.0,
+    }
+    assert result["n_by_label"] == {
+        "Supportive": 2,
+        "Indicator": 1,
+        "Ideation": 2,
+        "Behavior": 1,
+        "Attempt": 1,
+    }
     rules = result["rules_only"]
     assert rules["recall_at_risk"] == 0.75 and rules["precision"] == 0.75  # 3 of 4; 3 of 4
     assert rules["flagged_rate"]["Attempt"] == 0.0 and rules["false_alarm_supportive"] == 0.5
@@ -390,3 +455,31 @@ def test_user_metrics_of_labels_without_users_are_none() -> None:
     assert metrics["recall_at_risk"] is None and metrics["precision"] is None
     assert metrics["false_alarm_supportive"] == 0.0 and metrics["flagged_indicator"] is None
     assert user_metrics([], [])["n_users"] == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("I keep thinking about my mother.", id="keep-thinking"),
+        pytest.param("I keep thinking about work.", id="keep-thinking-work"),
+    ],
+)
+def test_model_hits_without_a_word_of_risk_do_not_flag(text: str) -> None:
+    # The shipped model scores these ordinary therapy sentences over its threshold (Reddit
+    # artefacts); the context gate keeps them from interrupting a session with a check-in.
+    from reverie.analysis.risk_model import shipped_risk_model
+
+    model = shipped_risk_model()
+    assert model.probability(text) >= model.threshold
+    assert not RiskScreen().screen(text).flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("I wouldn't be upset if I never woke up", id="never-woke-up"),
+        pytest.param("I've been giving away my books and my records", id="giving-away"),
+    ],
+)
+def test_model_still_reaches_phrasings_with_a_word_of_risk(text: str) -> None:
+    assert RiskScreen().screen(text).flagged
