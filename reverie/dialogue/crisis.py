@@ -182,8 +182,14 @@ class CrisisProtocol:
         question (``pending == "check_in"``) instead of the full protocol."""
         level = max_level([assessment.level, "low"])
         state = CrisisState(
-            active=True, started_turn=turn, turns=1, episodes=1, level=level, alerted_level=level,
-            harm_to_others="harm_to_others" in assessment.labels, screen_self=_self_directed(assessment),
+            active=True,
+            started_turn=turn,
+            turns=1,
+            episodes=1,
+            level=level,
+            alerted_level=level,
+            harm_to_others="harm_to_others" in assessment.labels,
+            screen_self=_self_directed(assessment),
         )
         if _model_only_low(assessment):
             return self._check_in(state, assessment)
@@ -235,7 +241,11 @@ class CrisisProtocol:
         return self._answer(s, answer, text, plan, alert)
 
     def _open(
-        self, s: CrisisState, assessment: RiskAssessment, plan: CrisisPlan | None, reason: str,
+        self,
+        s: CrisisState,
+        assessment: RiskAssessment,
+        plan: CrisisPlan | None,
+        reason: str,
         opening: str,
     ) -> CrisisStep:
         """The full protocol's first reply: the danger check, safety, or the screener."""
@@ -286,7 +296,12 @@ class CrisisProtocol:
         return s
 
     def _answer(
-        self, s: CrisisState, answer: bool | None, text: str, plan: CrisisPlan | None, alert: str,
+        self,
+        s: CrisisState,
+        answer: bool | None,
+        text: str,
+        plan: CrisisPlan | None,
+        alert: str,
         ack: str = "",
     ) -> CrisisStep:
         if answer is None and s.pending in ("screen", "others_danger", "plan.offer") and s.unclear == 0:
@@ -371,7 +386,13 @@ class CrisisProtocol:
         return CrisisStep(text, "crisis.plan", s, bool(alert), alert)
 
     def _ask_screen(
-        self, s: CrisisState, opening: str, intervention: str, alert: str, *, full: bool = False,
+        self,
+        s: CrisisState,
+        opening: str,
+        intervention: str,
+        alert: str,
+        *,
+        full: bool = False,
         index: int = 0,
     ) -> CrisisStep:
         s.pending, s.next_question = "screen", index
@@ -444,7 +465,13 @@ class CrisisProtocol:
         return replace(step, answer=("safe_now", answer))
 
     def _safety(
-        self, s: CrisisState, plan: CrisisPlan | None, alert: str, opening: str, *, entry: bool = True,
+        self,
+        s: CrisisState,
+        plan: CrisisPlan | None,
+        alert: str,
+        opening: str,
+        *,
+        entry: bool = True,
         full: bool = False,
     ) -> CrisisStep:
         """Safety mode: the risk is high, so every reply is about reaching a person now."""
@@ -501,8 +528,7 @@ _CHECK_IN = (
     "ending your life or of hurting yourself? Whatever the answer, it's okay to say it here."
 )
 _CHECK_IN_CLEAR = (
-    "Thank you for telling me. If those thoughts ever do come, you can bring them up here whenever "
-    "you like."
+    "Thank you for telling me. If those thoughts ever do come, you can bring them up here whenever you like."
 )
 _REFUSAL = (
     "I can't help with that, because it could be used to hurt someone, and I care what happens to "
@@ -556,8 +582,16 @@ def _plan_sentence(signs: Sequence[str], coping: Sequence[str], people: Sequence
 
 # The client's "my sister" is "your sister" when reverie says it back.
 _SECOND_PERSON = {
-    "i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "am": "are",
-    "i'm": "you're", "im": "you're", "i've": "you've", "i'll": "you'll",
+    "i": "you",
+    "me": "you",
+    "my": "your",
+    "mine": "yours",
+    "myself": "yourself",
+    "am": "are",
+    "i'm": "you're",
+    "im": "you're",
+    "i've": "you've",
+    "i'll": "you'll",
 }
 _FIRST_PERSON = re.compile(r"\b(?:i['’]m|i['’]ve|i['’]ll|im|i|me|my|mine|myself|am)\b", re.IGNORECASE)
 

@@ -102,6 +102,7 @@ class _SessionRun:
     recent: list[str] = field(default_factory=list)
     episodes: list[tuple[Evidence, dict[str, object]]] = field(default_factory=list)
     time_noticed: bool = False
+    started: datetime = field(default_factory=utc_now)  # on the engine's clock
 
 
 class SessionEngine:
@@ -165,7 +166,9 @@ class SessionEngine:
             for a, b in sentences(case_text)
         }
         context = PhraseContext(clinician=case.clinician, turn=session.number, used=used)
-        run = _SessionRun(case, session, state, memory, PastPresentLinker(memory), context)
+        run = _SessionRun(
+            case, session, state, memory, PastPresentLinker(memory), context, started=self.clock()
+        )
         self._run = run
         now = self.clock()
         reason = disclosure_due(
@@ -321,7 +324,7 @@ class SessionEngine:
         if probe is not None:
             topic = str(probe.detail.get("topic") or "")
             recollections = run.memory.recall(topic, exclude=[utterance.id]) if topic else []
-        elapsed = (self.clock() - run.session.started_at).total_seconds() / 60
+        elapsed = (self.clock() - run.started).total_seconds() / 60
         agreement = self.store.agreement(run.case.id)
         minutes = agreement.session_minutes if agreement else self.settings.session_minutes
         return Situation(

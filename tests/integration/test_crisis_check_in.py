@@ -15,7 +15,7 @@ from reverie.domain import EventKind
 from reverie.runtime import Runtime
 
 BITS = 16
-FALSE_ALARM = "I don't want to go out tonight."
+FALSE_ALARM = "I'm so tired of going out tonight."  # 'tired of': a word of risk for the context gate
 FIRST = "I've been feeling stuck and low since the new job started."
 SECOND = "My sister is around. No medication."
 

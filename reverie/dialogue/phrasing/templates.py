@@ -11,6 +11,7 @@ raw ``{slot}``.
 from __future__ import annotations
 
 import json
+import re
 import string
 from functools import cache
 from importlib import resources
@@ -21,6 +22,7 @@ from reverie.dialogue.plan import Plan
 from reverie.dialogue.words import sentences
 
 _FORMATTER = string.Formatter()
+_SLOT_ONLY = re.compile(r"\{[a-z_]+\}")
 FALLBACK = "I'm listening. Go on."
 
 
@@ -98,6 +100,9 @@ class TemplatePhraser:
     ) -> str:
         optional = "" in part  # the template allows leaving this part out
         candidates = [p for p in part if p]
+        if candidates and all(_SLOT_ONLY.fullmatch(p) for p in candidates):
+            # Content, not phrasing (the question asked again, the agreement): always said.
+            return next((f for f in (_fill(t, slots) for t in candidates) if f), "")
         if not candidates:
             return ""
         rotated = candidates[offset % len(candidates) :] + candidates[: offset % len(candidates)]
