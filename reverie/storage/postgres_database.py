@@ -38,6 +38,7 @@ from reverie.errors import (
     StorageError,
     StorageFullError,
 )
+from reverie.storage.sql import WriteGroups
 
 if TYPE_CHECKING:
     import psycopg
@@ -138,7 +139,7 @@ def failure(exc: Exception, action: str, where: str) -> ReverieError:
     return StorageError(f"PostgreSQL failed while {action} in {where} ({detail}); check the server log.")
 
 
-class PostgresDatabase:
+class PostgresDatabase(WriteGroups):
     """The open database named by ``url`` (``postgresql://user@host/db``); ``where`` names it
     in messages (host, port and database, never the password)."""
 
@@ -212,24 +213,6 @@ class PostgresDatabase:
             self._db.close()
             self._db = self._connect()
         return self._db
-
-    @contextmanager
-    def transaction(self, action: str) -> Iterator[None]:
-        """Group every write of this thread inside the block into one transaction."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            with self.writing(action):
-                self._depth = 1
-                try:
-                    yield
-                finally:
-                    self._depth = 0
 
     @contextmanager
     def writing(self, action: str) -> Iterator[Cursor]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from reverie.errors import StorageError, StorageFullError
 from reverie.storage import migrations
+from reverie.storage.sql import WriteGroups
 
 BUSY_TIMEOUT_MS = 10_000
 SYNCHRONOUS = {"FULL": 2, "EXTRA": 3}  # the values PRAGMA synchronous reads back
@@ -38,7 +39,7 @@ _ADVICE = {
 }
 
 
-class SQLiteFile:
+class SQLiteFile(WriteGroups):
     """The open database at ``path``. ``synchronous`` must be a key of ``SYNCHRONOUS``;
     ``now`` gives the ISO-8601 time recorded with each migration."""
 
@@ -101,24 +102,6 @@ class SQLiteFile:
             )
         advice = _ADVICE.get(code, "check the disk and the file, then try again")
         return StorageError(f"SQLite failed while {action} in {self.path} ({exc}): {advice}.")
-
-    @contextmanager
-    def transaction(self, action: str) -> Iterator[None]:
-        """Group every write of this thread inside the block into one transaction."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            with self.writing(action):
-                self._depth = 1
-                try:
-                    yield
-                finally:
-                    self._depth = 0
 
     @contextmanager
     def writing(self, action: str) -> Iterator[sqlite3.Connection]:
