@@ -124,3 +124,13 @@ def test_plan_drafted_in_the_protocol_is_kept(
     assert replies[0].crisis
     plans = runtime.store.crisis_plans(case.id)
     assert all("988" in " ".join(h.contact for h in p.services) or not p.services for p in plans)
+
+
+def test_a_greeting_is_greeted_back_and_the_first_question_asked_again(
+    make_engine: Callable[[], SessionEngine],
+) -> None:
+    engine = make_engine()
+    engine.open("g")
+    reply = engine.turn("Hello.")
+    assert reply.intervention == "intake.greeted" and reply.text.endswith("What brings you here now?")
+    assert engine.turn("I feel stuck at work.").intervention == "intake.support"
