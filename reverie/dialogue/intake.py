@@ -140,8 +140,9 @@ class IntakeFlow:
         text = doc.text.strip()
         if step == "presenting" and ("greeting" in doc.labels(layers.ACTS) and len(text.split()) <= 3):
             # "Hello." is not yet what brings the client: greet back and ask again.
-            plan = Plan(Intervention.INTAKE, (here,), {"question": QUESTIONS[step]}, "greeted", "greeted")
-            return IntakeOutcome(plan)
+            return IntakeOutcome(
+                Plan(Intervention.INTAKE, (here,), {"question": QUESTIONS[step]}, "greeted", "greeted")
+            )
         if step in {"presenting", "support", "upbringing", "goals"}:
             state.intake_answers[step] = text
             nxt = STEPS[STEPS.index(step) + 1]
