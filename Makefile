@@ -19,6 +19,8 @@ run: install
 	$(BIN)/reverie session
 
 test: install
+	$(BIN)/ruff check reverie tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: install
