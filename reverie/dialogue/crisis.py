@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from reverie.analysis.risk import RiskAssessment, contains_method_information, max_level
+from reverie.dialogue.words import turn_person
 from reverie.domain import CrisisPlan, Helpline
 from reverie.errors import ConfigurationError, InputError
 from reverie.instruments.cssrs import next_question, screener_questions, screener_risk
@@ -580,26 +581,10 @@ def _plan_sentence(signs: Sequence[str], coping: Sequence[str], people: Sequence
     return f"Here is your plan: {', '.join(parts)}."
 
 
-# The client's "my sister" is "your sister" when reverie says it back.
-_SECOND_PERSON = {
-    "i": "you",
-    "me": "you",
-    "my": "your",
-    "mine": "yours",
-    "myself": "yourself",
-    "am": "are",
-    "i'm": "you're",
-    "im": "you're",
-    "i've": "you've",
-    "i'll": "you'll",
-}
-_FIRST_PERSON = re.compile(r"\b(?:i['’]m|i['’]ve|i['’]ll|im|i|me|my|mine|myself|am)\b", re.IGNORECASE)
-
-
 def _safe(items: Sequence[str]) -> str:
     """The client's own words, in the second person, leaving out anything naming a means."""
     kept = [
-        _FIRST_PERSON.sub(lambda m: _SECOND_PERSON[_lower(m.group(0))], i.strip().rstrip("."))
+        turn_person(i.strip().rstrip("."))  # the client's "my sister" is "your sister" here
         for i in items
         if i.strip() and not contains_method_information(i)
     ]

@@ -103,6 +103,7 @@ class _SessionRun:
     episodes: list[tuple[Evidence, dict[str, object]]] = field(default_factory=list)
     time_noticed: bool = False
     started: datetime = field(default_factory=utc_now)  # on the engine's clock
+    minutes: int = 50  # the agreed session length, read once at open
 
 
 class SessionEngine:
@@ -169,16 +170,10 @@ class SessionEngine:
         run = _SessionRun(
             case, session, state, memory, PastPresentLinker(memory), context, started=self.clock()
         )
+        agreement = self.store.agreement(case.id)
+        run.minutes = agreement.session_minutes if agreement else self.settings.session_minutes
         self._run = run
-        now = self.clock()
-        reason = disclosure_due(
-            now=now,
-            last_disclosure=state.last_disclosure,
-            last_activity=state.last_activity,
-            use_seconds_since_disclosure=state.use_seconds_since_disclosure,
-            absence_days=self.settings.disclosure_absence_days,
-            every_minutes=self.settings.disclosure_every_minutes,
-        )
+        reason = self._disclosure_due(state, self.clock())
         if not state.intake_done:
             plan = (
                 self._intake().welcome(state)
@@ -270,14 +265,7 @@ class SessionEngine:
         state.use_seconds_since_disclosure = add_use(
             state.use_seconds_since_disclosure, state.last_activity, now
         )
-        due = disclosure_due(
-            now=now,
-            last_disclosure=state.last_disclosure,
-            last_activity=state.last_activity,
-            use_seconds_since_disclosure=state.use_seconds_since_disclosure,
-            absence_days=self.settings.disclosure_absence_days,
-            every_minutes=self.settings.disclosure_every_minutes,
-        )
+        due = self._disclosure_due(state, now)
         if assessment.flagged or state.in_crisis:
             return self._crisis_turn(run, doc, assessment, utterance)
         if not state.intake_done:
@@ -294,6 +282,7 @@ class SessionEngine:
             outcome = self._intake().advance(state, doc, here, self.store.agreement(run.case.id))
             if outcome.agreement is not None:
                 self.store.save_agreement(run.case.id, outcome.agreement)
+                run.minutes = outcome.agreement.session_minutes
             if outcome.crisis_plan is not None:
                 self.store.save_crisis_plan(run.case.id, outcome.crisis_plan)
             return self._respond(outcome.plan, client_text=text, phase="intake", disclosure=due)
@@ -325,14 +314,12 @@ class SessionEngine:
             topic = str(probe.detail.get("topic") or "")
             recollections = run.memory.recall(topic, exclude=[utterance.id]) if topic else []
         elapsed = (self.clock() - run.started).total_seconds() / 60
-        agreement = self.store.agreement(run.case.id)
-        minutes = agreement.session_minutes if agreement else self.settings.session_minutes
         return Situation(
             doc=doc,
             here=here,
             session_number=run.session.number,
             turn=run.turns,
-            minutes_left=minutes - elapsed,
+            minutes_left=run.minutes - elapsed,
             echo=echo,
             pattern=pattern,
             recollections=recollections,
@@ -489,6 +476,16 @@ class SessionEngine:
                 "thread",
             )
         return Plan(Intervention.OPENING, reason="hand the lead to the client")
+
+    def _disclosure_due(self, state: EngineState, now: datetime) -> str | None:
+        return disclosure_due(
+            now=now,
+            last_disclosure=state.last_disclosure,
+            last_activity=state.last_activity,
+            use_seconds_since_disclosure=state.use_seconds_since_disclosure,
+            absence_days=self.settings.disclosure_absence_days,
+            every_minutes=self.settings.disclosure_every_minutes,
+        )
 
     def _intake(self) -> IntakeFlow:
         run = self._require_run()
