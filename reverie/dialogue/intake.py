@@ -150,7 +150,13 @@ class IntakeFlow:
                 return self._propose(state)
             state.intake_step = nxt
             return IntakeOutcome(
-                Plan(Intervention.INTAKE, (here,), {"quote": here.quote}, f"intake: {step} answered", nxt)
+                Plan(
+                    Intervention.INTAKE,
+                    (here,),
+                    {"quote": here.quote.rstrip(" .!?")},
+                    f"intake: {step} answered",
+                    nxt,
+                )
             )
         if step == "agreement":
             return self._agreement_reply(state, doc, here, current)
