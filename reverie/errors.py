@@ -17,7 +17,14 @@ Every message says what to do next.
     │   └── SessionNotFoundError
     ├── StorageError (OSError)               the store could not do what was asked
     │   ├── SchemaError                      the database is not what this version expects
-    │   └── StorageFullError                 the disk is full: nothing was written
+    │   ├── StorageFullError                 the disk is full: nothing was written
+    │   ├── KeyringError                     the master key is missing, wrong, or a case key is gone
+    │   └── IntegrityError                   a check found tampering or corruption (audit chain, backup)
+    ├── AccessError (PermissionError)        who may see what
+    │   ├── AuthenticationError              unknown user, wrong password or code, expired token
+    │   │   └── SecondFactorRequiredError    the account needs its TOTP code too
+    │   ├── AccessDeniedError                this person may not open this record (logged)
+    │   └── ConsentRequiredError             the client has not given (or has revoked) consent
     ├── ConflictError (RuntimeError)         a concurrent writer got there first
     ├── ModelUnavailableError (RuntimeError) an embedded model is not installed
     └── PipelineError (RuntimeError)         annotators are missing or out of order
@@ -74,6 +81,34 @@ class StorageFullError(StorageError):
     """The disk is full. Nothing was written; free space and try again."""
 
 
+class KeyringError(StorageError):
+    """The master key is missing or wrong, or a case's data key no longer exists (erased)."""
+
+
+class IntegrityError(StorageError):
+    """A verification found tampering or corruption: an audit row edited, a backup damaged."""
+
+
+class AccessError(ReverieError, PermissionError):
+    """Who may see or change what."""
+
+
+class AuthenticationError(AccessError):
+    """Sign-in failed or the sign-in has ended; the message never says which part was wrong."""
+
+
+class SecondFactorRequiredError(AuthenticationError):
+    """The account needs its TOTP code as well as its password."""
+
+
+class AccessDeniedError(AccessError):
+    """This account may not open this record. The attempt is in the audit log."""
+
+
+class ConsentRequiredError(AccessError):
+    """The client has not given, or has revoked, the consent this needs."""
+
+
 class ConflictError(ReverieError, RuntimeError):
     """A concurrent writer changed the same record first; reload and try again."""
 
@@ -87,17 +122,24 @@ class PipelineError(ReverieError, RuntimeError):
 
 
 __all__ = [
+    "AccessDeniedError",
+    "AccessError",
+    "AuthenticationError",
     "CaseNotFoundError",
     "ConfigurationError",
     "ConflictError",
+    "ConsentRequiredError",
     "EmptyInputError",
     "InputError",
     "InputTooLargeError",
+    "IntegrityError",
+    "KeyringError",
     "ModelUnavailableError",
     "NotFoundError",
     "PipelineError",
     "ReverieError",
     "SchemaError",
+    "SecondFactorRequiredError",
     "SessionNotFoundError",
     "StorageError",
     "StorageFullError",

@@ -52,4 +52,5 @@ def make_engine(runtime: object, clock: FakeClock) -> Callable[[], object]:
     from reverie.runtime import Runtime
 
     assert isinstance(runtime, Runtime)
-    return lambda: runtime.engine(clock=clock)
+    # As in the terminal: the first opening of a case records the client's consent.
+    return lambda: runtime.engine(clock=clock, consent_actor="terminal:test")

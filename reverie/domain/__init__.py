@@ -5,6 +5,8 @@ from reverie.domain.annotation import Annotation, Span
 from reverie.domain.case import Case, Person, Role, Session, SessionKind, Speaker, Utterance
 from reverie.domain.events import CaseEvent, EventKind
 from reverie.domain.evidence import Confidence, Evidence, Hypothesis, HypothesisStatus
+from reverie.domain.measure import MeasureResult
+from reverie.domain.notes import NoteKind, PsychotherapyNote
 
 __all__ = [
     "Annotation",
@@ -17,7 +19,10 @@ __all__ = [
     "Helpline",
     "Hypothesis",
     "HypothesisStatus",
+    "MeasureResult",
+    "NoteKind",
     "Person",
+    "PsychotherapyNote",
     "Role",
     "Session",
     "SessionKind",

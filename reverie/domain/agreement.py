@@ -26,8 +26,8 @@ class WorkingAgreement:
     supervising_clinician: str
     fees: str = "none"
     confidentiality: str = (
-        "What you say here is private between you and your supervising clinician and is kept "
-        "in reverie's database on the system that runs it."
+        "What you say here is private between you and your supervising clinician. It is stored "
+        "encrypted, and in the web app every access to it is recorded."
     )
     limits_of_confidentiality: str = (
         "If you or someone else may be in danger, if a child or vulnerable adult is at risk, "

@@ -18,6 +18,11 @@ class EventKind(StrEnum):
     TERMINATION = "termination"  # the client decided to end the therapy
     FORMULATION = "formulation"  # proposed, reviewed item by item, signed off by the clinician
     NOTICE = "notice"  # something the clinician should know (e.g. no helplines for the locale)
+    MEASURE = "measure"  # an outcome measure (PHQ-9, GAD-7) the client completed, scored
+    DREAM = "dream"  # a dream the client wrote in the dream journal
+    FREE_ASSOCIATION = "free_association"  # a timed free-association exercise
+    WORD_ASSOCIATION = "word_association"  # Jung's word association experiment, timed and scored
+    PROGRESS_NOTE = "progress_note"  # the clinician's progress note for a session
 
 
 @dataclass(frozen=True, slots=True)

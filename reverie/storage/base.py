@@ -8,6 +8,7 @@ Guarantees every implementation gives (the contract suite in ``tests/storage`` c
 * Utterance ordinals are 1-based, dense and unique within a session, even with concurrent
   writers; session numbers likewise within a case.
 * Reads return plain domain values, never live rows.
+* Keys, psychotherapy notes and erasure: see ``keys_base.KeyRecords``.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from reverie.domain import (
     Utterance,
     WorkingAgreement,
 )
+from reverie.storage.access_base import AccessRecords
+from reverie.storage.keys_base import KeyRecords
 
 
-class Store(ABC):
+class Store(AccessRecords, KeyRecords, ABC):
     """Durable storage of cases. One instance may be shared by the threads of one process."""
 
     # -- cases ---------------------------------------------------------------------------

@@ -36,7 +36,10 @@ from reverie.errors import (
     StorageError,
 )
 from reverie.storage import records
+from reverie.storage.access_memory import AccessMemory
 from reverie.storage.base import Store
+from reverie.storage.crypto import Keyring
+from reverie.storage.keys_memory import KeysMemory
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +52,11 @@ class _Event:
     at: datetime
 
 
-class InMemoryStore(Store):
-    """A ``Store`` kept in this process's memory. ``clock`` returns "now" (default: UTC now)."""
+class InMemoryStore(AccessMemory, KeysMemory, Store):
+    """A ``Store`` kept in this process's memory. ``clock`` returns "now" (default: UTC now).
+    ``keyring`` is accepted for ``open_store``'s sake and not used: nothing here reaches a disk."""
 
-    def __init__(self, clock: records.Clock | None = None) -> None:
+    def __init__(self, clock: records.Clock | None = None, *, keyring: Keyring | None = None) -> None:
         self._clock = clock or records.utc_now
         self._lock = threading.Lock()
         self._closed = False
@@ -70,6 +74,7 @@ class InMemoryStore(Store):
         self._events: list[_Event] = []
         self._state: dict[tuple[int, str], str] = {}
         self._vectors: dict[tuple[int, str], bytes] = {}
+        self._init_keys(keyring)
 
     # -- helpers (callers hold the lock) ----------------------------------------------------
     def _now(self) -> datetime:

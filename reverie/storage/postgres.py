@@ -3,7 +3,9 @@
 What a caller may rely on, beyond the ``Store`` contract:
 
 * It behaves as ``SQLiteStore`` does: the same checks, errors, ordering and versioning, and
-  values that come back equal. Clinical text goes through ``_seal`` and ``_open`` only.
+  values that come back equal. Clinical values are sealed with the case's data key
+  (``keys_sql``); a writer sealing values holds the case row ``FOR KEY SHARE``, rotation and
+  erasure hold it ``FOR UPDATE``, so no value is sealed under a key being destroyed.
 * Opening, the connection, migrations, transactions and the mapping of driver errors are
   ``postgres_database``'s (read its docstring): the optional driver is needed only to open a
   store, every write is committed (with ``synchronous_commit`` at least ``on``) before the
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from reverie.domain import Annotation, Speaker, Utterance
 from reverie.errors import InputError
 from reverie.storage import records
+from reverie.storage.crypto import Keyring
 from reverie.storage.postgres_database import (
     CONNECT_TIMEOUT_S,
     LOCK_TIMEOUT_MS,
@@ -35,8 +38,6 @@ from reverie.storage.postgres_database import (
     scripts,
 )
 from reverie.storage.sql import SQLStore, every_utterance, final_layers
-from reverie.storage.sql import _open as _open
-from reverie.storage.sql import _seal as _seal
 
 if TYPE_CHECKING:
     from reverie.storage.postgres_database import Connection, Cursor
@@ -48,18 +49,27 @@ class PostgresStore(SQLStore):
     """A ``Store`` in the PostgreSQL database named by ``url`` (``postgresql://user@host/db``).
 
     The tables live in the first schema of the connection's ``search_path`` (set one with
-    ``?options=-csearch_path%3Dclinic`` in the URL). ``clock`` returns "now" (default: UTC now).
+    ``?options=-csearch_path%3Dclinic`` in the URL). ``keyring`` holds the master key
+    (``KeyringError`` if it is not this database's). ``clock`` returns "now" (default: UTC now).
     """
 
     _MARK = "%s"
     _LOCK = " FOR NO KEY UPDATE"  # writers in other processes numbering the same rows wait for us
+    _KEY_SHARE = " FOR KEY SHARE"
+    _EXCLUSIVE = " FOR UPDATE"
 
-    def __init__(self, url: str, *, clock: records.Clock | None = None) -> None:
+    def __init__(self, url: str, *, keyring: Keyring, clock: records.Clock | None = None) -> None:
         self._clock = clock or records.utc_now
         self._database = PostgresDatabase(url)
-        self.where = self._database.where
+        self.where = self._where = self._database.where
         self._writing = self._database.writing
         self._reading = self._database.reading
+        self._keyring = keyring
+        try:
+            self._unlock()
+        except BaseException:
+            self._database.close()
+            raise
 
     @property
     def _db(self) -> Connection | None:
@@ -98,6 +108,7 @@ class PostgresStore(SQLStore):
             last = one_value(
                 db, "SELECT COALESCE(MAX(ordinal), 0) FROM utterances WHERE session_id = %s", (session_id,)
             )
+            seal = self._sealer(db, session.case_id, "utterances")
             now = self._now()
             ids = dict(
                 db.execute(
@@ -113,7 +124,7 @@ class PostgresStore(SQLStore):
                         last,
                         now,
                         [speaker.value for speaker, _ in checked],
-                        [_seal(text) for _, text in checked],
+                        [seal(text.encode()) for _, text in checked],
                     ),
                 )
             )
@@ -127,11 +138,13 @@ class PostgresStore(SQLStore):
         """``save_annotations`` for each item in turn, all in one transaction: all or nothing."""
         # Folded first (see final_layers), so that one upsert equals saving the items in turn.
         final = final_layers(items)
-        rows = [(u, layer, doc) for u, layers in final.items() for layer, doc in layers.items()]
+        documents = [(u, layer, doc) for u, layers in final.items() for layer, doc in layers.items()]
         with self._writing("saving annotations") as db:
             case_of = self._cases_of_utterances(db, list(final))
-            if not rows:
+            if not documents:
                 return
+            sealer = self._sealers(db, "annotations")
+            rows = [(u, layer, sealer(case_of[u])(doc.encode())) for u, layer, doc in documents]
             # ORDER BY n: ids are drawn in the order rows reach the insert, i.e. the order saved.
             db.execute(
                 "INSERT INTO annotations (utterance_id, case_id, layer, doc) "
@@ -157,12 +170,18 @@ class PostgresStore(SQLStore):
             case_of = self._cases_of_utterances(db, [utterance_id for utterance_id, _ in checked])
             if not latest:
                 return
+            sealer = self._sealers(db, "vectors")
             db.execute(
                 "INSERT INTO vectors (utterance_id, model, case_id, data) "
                 "SELECT i.u, %s, i.c, i.data "
                 "FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS i (u, c, data) "
                 "ON CONFLICT (utterance_id, model) DO UPDATE SET data = EXCLUDED.data",
-                (model, list(latest), [case_of[u] for u in latest], list(latest.values())),
+                (
+                    model,
+                    list(latest),
+                    [case_of[u] for u in latest],
+                    [sealer(case_of[u])(data) for u, data in latest.items()],
+                ),
             )
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from reverie.errors import EmptyInputError, InputError
 Clock = Callable[[], datetime]
 """Returns "now". Naive results are taken to be UTC."""
 
+ERASED_PREFIX = "erased-"  # an erased case keeps its row under the name erased-<id>
+
 # Fields the store assigns; they are kept in their own columns, not in the document.
 _ASSIGNED = frozenset({"version", "created_at"})
 
@@ -48,6 +50,10 @@ def case_name(name: object) -> str:
     cleaned = name.strip()
     if not cleaned:
         raise EmptyInputError("A case needs a name: pass a short handle such as 'ada'.")
+    if cleaned.startswith(ERASED_PREFIX):
+        raise InputError(
+            f"Case names starting with {ERASED_PREFIX!r} mark erased cases; choose another name."
+        )
     return cleaned
 
 
@@ -108,7 +114,7 @@ def dump(document: object, what: str) -> str:
         ) from None
 
 
-def load(text: str) -> Any:
+def load(text: str | bytes) -> Any:
     return json.loads(text)
 
 

@@ -10,8 +10,11 @@ What a caller (a subclass) may rely on:
   methods whose SQL truly differs (batch inserts, ``transaction``, ``close``).
 * ``WriteGroups`` gives a database wrapper the nesting of ``transaction()`` over its
   ``writing()``: the outermost block is one write transaction, inner blocks join it.
-* Clinical text goes through ``_seal`` and ``_open`` only, the one place where encryption
-  at rest will be added.
+* Every clinical value (utterance text, annotation, agreement, crisis plan, event payload,
+  engine state, vector, psychotherapy note) is sealed with the case's data key through
+  ``_sealer`` inside the write transaction and opened through ``_opener`` inside the read
+  (``keys_sql``); the database only ever holds ciphertext of them.
+* An erased case is gone to every method here: not found by name, ``CaseNotFoundError`` by id.
 """
 
 from __future__ import annotations
@@ -37,37 +40,31 @@ from reverie.domain import (
 )
 from reverie.errors import CaseNotFoundError, ConflictError, NotFoundError, SessionNotFoundError
 from reverie.storage import records
+from reverie.storage.access_sql import AccessSQL
 from reverie.storage.base import Store
+from reverie.storage.crypto import Open, Seal
+from reverie.storage.keys_sql import KeysSQL
 
 # A connection or cursor of either driver: both have ``execute(sql, params)`` with rows behind it.
 Handle = Any
 
 _CASE_COLUMNS = "id, name, clinician, locale, created_at"
+_LIVE = "erased_at IS NULL"  # a case that was not erased
 _SESSION_COLUMNS = "id, case_id, number, kind, started_at, ended_at"
 _UTTERANCE_COLUMNS = "id, session_id, session_number, ordinal, speaker, text, at"
 
 
-def _seal(text: str) -> bytes:
-    """Clinical text as stored. Plain UTF-8 for now; encryption at rest slots in here."""
-    return text.encode("utf-8")
-
-
-def _open(blob: bytes) -> str:
-    """The inverse of ``_seal``."""
-    return bytes(blob).decode("utf-8")
-
-
-def final_layers(items: Sequence[tuple[int, Sequence[Annotation]]]) -> dict[int, dict[str, bytes]]:
-    """The sealed layer documents each utterance ends with when ``items`` are saved in turn.
+def final_layers(items: Sequence[tuple[int, Sequence[Annotation]]]) -> dict[int, dict[str, str]]:
+    """The layer documents each utterance ends with when ``items`` are saved in turn.
 
     Folding first lets one batch upsert (which gives a replaced layer a new, later row id)
     give what saving the items one by one would give."""
-    final: dict[int, dict[str, bytes]] = {}
+    final: dict[int, dict[str, str]] = {}
     for utterance_id, found in items:
         layers = final.setdefault(utterance_id, {})
         for layer, group in records.by_layer(found).items():
             layers.pop(layer, None)
-            layers[layer] = _seal(records.layer_document(group))
+            layers[layer] = records.layer_document(group)
     return final
 
 
@@ -110,7 +107,7 @@ class WriteGroups(ABC):
                     self._depth = 0
 
 
-class SQLStore(Store):
+class SQLStore(AccessSQL, KeysSQL, Store):
     """The methods of a SQL ``Store`` that read and write the same way on every database."""
 
     _MARK: ClassVar[str] = "?"  # the driver's placeholder for a bound parameter
@@ -164,16 +161,33 @@ class SQLStore(Store):
         ended = None if ended_at is None else self._time(ended_at)
         return Session(session_id, case_id, number, SessionKind(kind), self._time(started_at), ended)
 
-    def _utterance_row(self, row: tuple[Any, ...]) -> Utterance:
+    def _utterance_row(self, row: tuple[Any, ...], opener: Open) -> Utterance:
         utterance_id, session_id, number, ordinal, who, text, at = row
         speaker = records.SPEAKERS[who]  # a dict look-up: Speaker(who) costs more on 100k rows
-        return Utterance(utterance_id, session_id, number, ordinal, speaker, _open(text), self._time(at))
+        return Utterance(
+            utterance_id, session_id, number, ordinal, speaker, opener(text).decode(), self._time(at)
+        )
+
+    def _sealers(self, db: Handle, field: str) -> Callable[[int], Seal]:
+        """The sealer of ``field`` for each case asked for, made once per case."""
+        made: dict[int, Seal] = {}
+
+        def sealer(case_id: int) -> Seal:
+            seal = made.get(case_id)
+            if seal is None:
+                seal = made[case_id] = self._sealer(db, case_id, field)
+            return seal
+
+        return sealer
 
     def _require_case(self, db: Handle, case_id: int, *, lock: bool = False) -> None:
         """The case exists; with ``lock``, writers numbering its sessions or versions wait for us."""
-        sql = self._sql("SELECT 1 FROM cases WHERE id = ?") + (self._LOCK if lock else "")
-        if db.execute(sql, (case_id,)).fetchone() is None:
+        sql = self._sql("SELECT erased_at FROM cases WHERE id = ?") + (self._LOCK if lock else "")
+        row = db.execute(sql, (case_id,)).fetchone()
+        if row is None:
             raise CaseNotFoundError(f"No case with id {case_id}; list cases with 'reverie cases'.")
+        if row[0] is not None:
+            raise CaseNotFoundError(f"Case {case_id} was erased; nothing of it can be read or written.")
 
     def _require_session(self, db: Handle, session_id: int, *, lock: bool = False) -> Session:
         sql = self._sql(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?") + (
@@ -207,13 +221,13 @@ class SQLStore(Store):
     def find_case(self, name: str) -> Case | None:
         with self._reading("finding a case") as db:
             row = db.execute(
-                self._sql(f"SELECT {_CASE_COLUMNS} FROM cases WHERE name = ?"), (name.strip(),)
+                self._sql(f"SELECT {_CASE_COLUMNS} FROM cases WHERE name = ? AND {_LIVE}"), (name.strip(),)
             ).fetchone()
         return None if row is None else self._case_row(row)
 
     def list_cases(self) -> list[Case]:
         with self._reading("listing cases") as db:
-            rows = db.execute(f"SELECT {_CASE_COLUMNS} FROM cases ORDER BY id").fetchall()
+            rows = db.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE {_LIVE} ORDER BY id").fetchall()
         return [self._case_row(row) for row in rows]
 
     # -- sessions -------------------------------------------------------------------------
@@ -272,16 +286,20 @@ class SQLStore(Store):
             rows = db.execute(
                 self._sql(f"SELECT {_UTTERANCE_COLUMNS} FROM utterances {sql}"), (key,)
             ).fetchall()
-        return [self._utterance_row(row) for row in rows]
+            opener = self._opener(db, case_id, "utterances")
+            return [self._utterance_row(row, opener) for row in rows]
 
     def get_utterance(self, utterance_id: int) -> Utterance:
         with self._reading("reading an utterance") as db:
             row = db.execute(
-                self._sql(f"SELECT {_UTTERANCE_COLUMNS} FROM utterances WHERE id = ?"), (utterance_id,)
+                self._sql(f"SELECT case_id, {_UTTERANCE_COLUMNS} FROM utterances WHERE id = ?"),
+                (utterance_id,),
             ).fetchone()
-        if row is None:
-            raise NotFoundError(f"No utterance with id {utterance_id}; it may belong to another database.")
-        return self._utterance_row(row)
+            if row is None:
+                raise NotFoundError(
+                    f"No utterance with id {utterance_id}; it may belong to another database."
+                )
+            return self._utterance_row(row[1:], self._opener(db, row[0], "utterances"))
 
     def count_utterances(self, case_id: int) -> int:
         with self._reading("counting utterances") as db:
@@ -308,9 +326,10 @@ class SQLStore(Store):
                 f"WHERE {where} ORDER BY u.session_number, u.ordinal, a.id",
                 params,
             ).fetchall()
-        found: dict[int, list[Annotation]] = {}
-        for utterance_id, doc in rows:
-            found.setdefault(utterance_id, []).extend(records.layer_from(_open(doc)))
+            opener = self._opener(db, case_id, "annotations")
+            found: dict[int, list[Annotation]] = {}
+            for utterance_id, doc in rows:
+                found.setdefault(utterance_id, []).extend(records.layer_from(opener(doc).decode()))
         return found
 
     # -- the frame of the therapy ---------------------------------------------------------
@@ -323,9 +342,10 @@ class SQLStore(Store):
                 (case_id,),
             )
             now = self._now()
+            seal = self._sealer(db, case_id, table)
             db.execute(
                 self._sql(f"INSERT INTO {table} (case_id, version, doc, created_at) VALUES (?, ?, ?, ?)"),
-                (case_id, version, _seal(document), self._stamp(now)),
+                (case_id, version, seal(document.encode()), self._stamp(now)),
             )
         return version, now
 
@@ -336,7 +356,8 @@ class SQLStore(Store):
                 self._sql(f"SELECT doc, version, created_at FROM {table} WHERE case_id = ? ORDER BY version"),
                 (case_id,),
             ).fetchall()
-        return [(_open(doc), version, self._time(at)) for doc, version, at in rows]
+            opener = self._opener(db, case_id, table)
+            return [(opener(doc).decode(), version, self._time(at)) for doc, version, at in rows]
 
     def save_agreement(self, case_id: int, agreement: WorkingAgreement) -> WorkingAgreement:
         document = records.agreement_document(agreement)
@@ -364,13 +385,14 @@ class SQLStore(Store):
         document = records.dump(payload, "event payload")
         with self._writing("recording an event") as db:
             self._require_scope(db, case_id, session_id)
+            seal = self._sealer(db, case_id, "events")
             now = self._now()
             event_id = self._insert_returning_id(
                 db,
                 self._sql(
                     "INSERT INTO events (case_id, session_id, kind, payload, at) VALUES (?, ?, ?, ?, ?)"
                 ),
-                (case_id, session_id, checked_kind.value, _seal(document), self._stamp(now)),
+                (case_id, session_id, checked_kind.value, seal(document.encode()), self._stamp(now)),
             )
         return CaseEvent(event_id, case_id, session_id, checked_kind, records.load(document), now)
 
@@ -385,23 +407,25 @@ class SQLStore(Store):
                 f"SELECT id, case_id, session_id, kind, payload, at FROM events WHERE {where} ORDER BY id",
                 params,
             ).fetchall()
-        return [
-            CaseEvent(event_id, case, session, EventKind(name), records.load(_open(doc)), self._time(at))
-            for event_id, case, session, name, doc, at in rows
-        ]
+            opener = self._opener(db, case_id, "events")
+            return [
+                CaseEvent(event_id, case, session, EventKind(name), records.load(opener(doc)), self._time(at))
+                for event_id, case, session, name, doc, at in rows
+            ]
 
     def put_state(self, case_id: int, key: str, value: dict[str, Any]) -> None:
         checked_key = records.state_key(key)
-        document = _seal(records.dump(value, "engine state"))
+        document = records.dump(value, "engine state").encode()
         with self._writing("saving engine state") as db:
             self._require_case(db, case_id)
+            seal = self._sealer(db, case_id, "engine_state")
             db.execute(
                 self._sql(
                     "INSERT INTO engine_state (case_id, key, doc, updated_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (case_id, key) "
                     "DO UPDATE SET doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at"
                 ),
-                (case_id, checked_key, document, self._stamp(self._now())),
+                (case_id, checked_key, seal(document), self._stamp(self._now())),
             )
 
     def get_state(self, case_id: int, key: str) -> dict[str, Any] | None:
@@ -410,7 +434,9 @@ class SQLStore(Store):
             row = db.execute(
                 self._sql("SELECT doc FROM engine_state WHERE case_id = ? AND key = ?"), (case_id, key)
             ).fetchone()
-        return None if row is None else dict(records.load(_open(row[0])))
+            return (
+                None if row is None else dict(records.load(self._opener(db, case_id, "engine_state")(row[0])))
+            )
 
     # -- case memory vectors --------------------------------------------------------------
     def vectors(self, case_id: int, model: str) -> list[tuple[int, bytes]]:
@@ -423,4 +449,5 @@ class SQLStore(Store):
                 ),
                 (case_id, model),
             ).fetchall()
-        return [(utterance_id, bytes(data)) for utterance_id, data in rows]
+            opener = self._opener(db, case_id, "vectors")
+            return [(utterance_id, opener(data)) for utterance_id, data in rows]

@@ -8,8 +8,10 @@ What a caller may rely on, beyond the ``Store`` contract:
   several threads or processes take turns and ordinals and session numbers stay dense.
 * A full disk is a ``StorageFullError`` with nothing kept; any other SQLite failure is a
   ``StorageError`` that says what to do. No ``sqlite3`` exception escapes.
-* Datetimes are stored as ISO-8601 text in UTC. Clinical text goes through ``_seal`` and
-  ``_open`` only, the one place where encryption at rest will be added.
+* Datetimes are stored as ISO-8601 text in UTC. Clinical values are sealed with the case's
+  data key (``keys_sql``); the master key comes from ``keyring``. Erasing a case also
+  checkpoints the WAL, and ``secure_delete`` zeroes freed pages, so erased ciphertext does not
+  linger in the files.
 * The reads and most writes are ``SQLStore``'s; only what SQLite does its own way is here.
 """
 
@@ -26,9 +28,8 @@ from typing import Any
 from reverie.domain import Annotation, Speaker, Utterance
 from reverie.errors import ConfigurationError, InputError
 from reverie.storage import records
+from reverie.storage.crypto import Keyring
 from reverie.storage.sql import SQLStore, every_utterance, final_layers
-from reverie.storage.sql import _open as _open
-from reverie.storage.sql import _seal as _seal
 from reverie.storage.sqlite_file import SYNCHRONOUS, SQLiteFile
 
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's limit on bound parameters
@@ -39,7 +40,8 @@ class SQLiteStore(SQLStore):
 
     One connection guarded by a lock serves every thread of the process. ``synchronous`` is
     ``"FULL"`` or ``"EXTRA"``; anything weaker could lose an acknowledged message in a crash
-    and is a ``ConfigurationError``. ``clock`` returns "now" (default: UTC now).
+    and is a ``ConfigurationError``. ``keyring`` holds the master key (``KeyringError`` if it
+    is not this database's). ``clock`` returns "now" (default: UTC now).
     """
 
     # No row locks: BEGIN IMMEDIATE already makes every writer wait its turn.
@@ -50,6 +52,7 @@ class SQLiteStore(SQLStore):
         self,
         path: str | os.PathLike[str],
         *,
+        keyring: Keyring,
         synchronous: str = "FULL",
         clock: records.Clock | None = None,
     ) -> None:
@@ -64,6 +67,14 @@ class SQLiteStore(SQLStore):
         self._file = SQLiteFile(self.path, mode, lambda: self._now().isoformat())
         self._writing = self._file.writing
         self._reading = self._file.reading
+        self._keyring = keyring
+        self._where = str(self.path)
+        self._checkpoint_due = False  # an erasure inside a group of writes waits for its commit
+        try:
+            self._unlock()
+        except BaseException:
+            self._file.close()
+            raise
 
     # -- hooks of SQLStore ------------------------------------------------------------------
     def _stamp(self, when: datetime) -> object:
@@ -99,6 +110,7 @@ class SQLiteStore(SQLStore):
             ).fetchone()
             now = self._now()
             at = now.isoformat()
+            seal = self._sealer(db, session.case_id, "utterances")
             checked: list[tuple[Speaker, str]] = []
 
             def rows() -> Iterator[tuple[object, ...]]:
@@ -107,6 +119,7 @@ class SQLiteStore(SQLStore):
                 for position, (who, text) in enumerate(items):
                     speaker = records.speaker(who)
                     checked.append((speaker, records.utterance_text(text, position)))
+                    sealed = seal(text.encode())
                     ordinal = last + position + 1
                     yield (
                         session.case_id,
@@ -114,7 +127,7 @@ class SQLiteStore(SQLStore):
                         session.number,
                         ordinal,
                         speaker.value,
-                        _seal(text),
+                        sealed,
                         at,
                     )
 
@@ -139,9 +152,14 @@ class SQLiteStore(SQLStore):
         final = final_layers(items)
         with self._writing("saving annotations") as db:
             case_of = self._cases_of_utterances(db, list(final))
+            sealer = self._sealers(db, "annotations")
             db.executemany(
                 "INSERT OR REPLACE INTO annotations (utterance_id, case_id, layer, doc) VALUES (?, ?, ?, ?)",
-                [(u, case_of[u], layer, doc) for u, layers in final.items() for layer, doc in layers.items()],
+                [
+                    (u, case_of[u], layer, sealer(case_of[u])(doc.encode()))
+                    for u, layers in final.items()
+                    for layer, doc in layers.items()
+                ],
             )
 
     # -- case memory vectors ----------------------------------------------------------------
@@ -151,17 +169,29 @@ class SQLiteStore(SQLStore):
             raise InputError("Name the embedding model the vectors come from (e.g. 'minilm').")
         with self._writing("saving vectors") as db:
             case_of = self._cases_of_utterances(db, [utterance_id for utterance_id, _ in checked])
+            sealer = self._sealers(db, "vectors")
             db.executemany(
                 "INSERT INTO vectors (utterance_id, model, case_id, data) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (utterance_id, model) DO UPDATE SET data = excluded.data",
-                [(utterance_id, model, case_of[utterance_id], data) for utterance_id, data in checked],
+                [(u, model, case_of[u], sealer(case_of[u])(data)) for u, data in checked],
             )
 
     # -- lifecycle ------------------------------------------------------------------------
+    def _after_erase(self) -> None:
+        # Copy the WAL into the database and empty it: erased rows leave the -wal file now
+        # (or, inside a group of writes, once the group has committed).
+        if self._file._depth:
+            self._checkpoint_due = True
+        else:
+            self._file.checkpoint()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self._file.transaction("writing a group of records"):
             yield
+        if self._checkpoint_due and not self._file._depth:
+            self._checkpoint_due = False
+            self._file.checkpoint()
 
     def close(self) -> None:
         """Close the file; later calls raise ``StorageError``. Closing twice is harmless."""

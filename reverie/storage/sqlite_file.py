@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -37,6 +38,26 @@ _ADVICE = {
     sqlite3.SQLITE_CANTOPEN: "the file cannot be opened; check the path and its permissions",
     sqlite3.SQLITE_NOTADB: "it is not a SQLite database; pass a different --db path or move the file away",
 }
+
+
+def _patiently(db: sqlite3.Connection, sql: str) -> sqlite3.Cursor:
+    """``db.execute(sql)``, retried for up to the busy timeout while SQLite reports BUSY.
+
+    SQLite skips the busy handler where waiting could deadlock: two connections switching a
+    new file to WAL at once both hold a shared lock and want an exclusive one, and one of them
+    gets SQLITE_BUSY at once. Backing off and trying again resolves it; the switch is idempotent.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            return db.execute(sql)
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", -1) & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 class SQLiteFile(WriteGroups):
@@ -75,10 +96,11 @@ class SQLiteFile(WriteGroups):
             ("journal_mode", "WAL", "wal"),
             ("synchronous", synchronous, SYNCHRONOUS[synchronous]),
             ("foreign_keys", "ON", 1),
+            ("secure_delete", "ON", 1),  # freed pages are zeroed: erased ciphertext does not linger
         ]
         for pragma, value, expected in wanted:
-            db.execute(f"PRAGMA {pragma} = {value}")
-            (actual,) = db.execute(f"PRAGMA {pragma}").fetchone()
+            _patiently(db, f"PRAGMA {pragma} = {value}")
+            (actual,) = _patiently(db, f"PRAGMA {pragma}").fetchone()
             if actual != expected:
                 raise StorageError(
                     f"SQLite refused PRAGMA {pragma} = {value} for {self.path} (it reports {actual!r}); "
@@ -133,6 +155,11 @@ class SQLiteFile(WriteGroups):
                 yield db
             except sqlite3.Error as exc:
                 raise self.failure(exc, action) from exc
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it (best effort: a reader may hold it)."""
+        with self.reading("checkpointing the write-ahead log") as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def close(self) -> None:
         """Close the file; later use raises ``StorageError``. Closing twice is harmless."""

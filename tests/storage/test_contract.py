@@ -30,6 +30,9 @@ from reverie.errors import (
     StorageError,
 )
 from reverie.storage import InMemoryStore, SQLiteStore, Store
+from reverie.storage.crypto import Keyring
+
+KEYRING = Keyring.generate()  # one master key for every store this module opens
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 MISSING = 987_654
@@ -523,7 +526,11 @@ def test_times_are_kept_in_utc(tmp_path: Path, backend: str, reading: datetime, 
     def clock() -> datetime:
         return reading
 
-    store = InMemoryStore(clock=clock) if backend == "memory" else SQLiteStore(tmp_path / "t.db", clock=clock)
+    store = (
+        InMemoryStore(clock=clock)
+        if backend == "memory"
+        else SQLiteStore(tmp_path / "t.db", clock=clock, keyring=KEYRING)
+    )
     with store:
         case = store.create_case("ada", clinician="Dr. K")
         session = store.start_session(case.id)
@@ -533,7 +540,7 @@ def test_times_are_kept_in_utc(tmp_path: Path, backend: str, reading: datetime, 
 
 
 def test_default_clock_is_now_in_utc(tmp_path: Path) -> None:
-    for store in (InMemoryStore(), SQLiteStore(tmp_path / "t.db")):
+    for store in (InMemoryStore(), SQLiteStore(tmp_path / "t.db", keyring=KEYRING)):
         with store:
             before = datetime.now(UTC)
             created = store.create_case("ada", clinician="Dr. K").created_at

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from reverie.storage.crypto import Keyring
 from reverie.storage.sqlite import SQLiteStore
 
 APPENDER = Path(__file__).with_name("appender.py")
@@ -32,7 +33,7 @@ def test_acknowledged_messages_survive_sigkill(tmp_path: Path, run: int) -> None
     fresh = run % 5 == 0
     session_id = 0
     if not fresh:
-        with SQLiteStore(path) as store:
+        with SQLiteStore(path, keyring=Keyring.from_file(path.with_name("master.key"))) as store:
             case = store.create_case("ada", clinician="Dr. K")
             session_id = store.start_session(case.id).id
 
@@ -53,7 +54,9 @@ def test_acknowledged_messages_survive_sigkill(tmp_path: Path, run: int) -> None
     writer.stdout.close()
     assert writer.returncode == -signal.SIGKILL
 
-    with SQLiteStore(path) as store:  # reopening must work, whatever moment the kill hit
+    with SQLiteStore(
+        path, keyring=Keyring.from_file(path.with_name("master.key"))
+    ) as store:  # reopening must work, whatever moment the kill hit
         case_or_none = store.find_case("ada")
         stored = [] if case_or_none is None else store.utterances(case_or_none.id)
     got = [[f"{u.ordinal}", u.text] for u in stored]

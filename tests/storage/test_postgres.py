@@ -33,7 +33,10 @@ from reverie.errors import (
     StorageFullError,
 )
 from reverie.storage import Store, open_store, postgres, postgres_database
-from reverie.storage.postgres import PostgresStore, _open, _seal
+from reverie.storage.crypto import FORMAT, Keyring
+from reverie.storage.postgres import PostgresStore
+
+KEYRING = Keyring.generate()  # one master key for every store this module opens
 
 Admin = Any  # psycopg.Connection, imported only where the driver is installed
 
@@ -71,23 +74,23 @@ def run_at_once(count: int, work: Callable[[int], None]) -> list[BaseException]:
 def test_without_the_driver_open_store_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now raises ImportError
     with pytest.raises(ConfigurationError, match=r"pip install 'reverie\[postgres\]'"):
-        open_store("postgresql://clinic@db.invalid/reverie")
+        open_store("postgresql://clinic@db.invalid/reverie", keyring=KEYRING)
 
 
 # -- migrations ----------------------------------------------------------------------------
 def test_a_new_schema_is_migrated_once(
     postgres_admin: Admin, postgres_schema: str, fresh_postgres_url: str
 ) -> None:
-    PostgresStore(fresh_postgres_url).close()
+    PostgresStore(fresh_postgres_url, keyring=KEYRING).close()
     latest = postgres.scripts()[-1][0]
-    assert rows(postgres_admin, f"SELECT version FROM {postgres_schema}.schema_version") == [(latest,)]
+    assert rows(postgres_admin, f"SELECT MAX(version) FROM {postgres_schema}.schema_version") == [(latest,)]
     tables = {
         name
         for (name,) in rows(
             postgres_admin, "SELECT tablename FROM pg_tables WHERE schemaname = %s", (postgres_schema,)
         )
     }
-    assert tables == {
+    assert tables >= {
         "schema_version",
         "cases",
         "sessions",
@@ -98,6 +101,9 @@ def test_a_new_schema_is_migrated_once(
         "events",
         "engine_state",
         "vectors",
+        "keyring",
+        "data_keys",
+        "psychotherapy_notes",
     }
     indexes = {
         name
@@ -106,19 +112,21 @@ def test_a_new_schema_is_migrated_once(
         )
     }
     assert {"utterances_by_case", "annotations_by_case_layer", "vectors_by_case_model"} <= indexes
-    PostgresStore(fresh_postgres_url).close()  # reopening applies nothing twice
-    assert rows(postgres_admin, f"SELECT COUNT(*) FROM {postgres_schema}.schema_version") == [(1,)]
+    PostgresStore(fresh_postgres_url, keyring=KEYRING).close()  # reopening applies nothing twice
+    assert rows(postgres_admin, f"SELECT COUNT(*) FROM {postgres_schema}.schema_version") == [(latest,)]
 
 
 def test_stores_opening_a_new_schema_at_once_migrate_it_once(
     postgres_admin: Admin, postgres_schema: str, fresh_postgres_url: str
 ) -> None:
     def open_and_write(n: int) -> None:
-        with PostgresStore(fresh_postgres_url) as store:
+        with PostgresStore(fresh_postgres_url, keyring=KEYRING) as store:
             store.create_case(f"case-{n}", clinician="Dr. K")
 
     assert run_at_once(4, open_and_write) == []
-    assert rows(postgres_admin, f"SELECT COUNT(*) FROM {postgres_schema}.schema_version") == [(1,)]
+    assert rows(postgres_admin, f"SELECT COUNT(*) FROM {postgres_schema}.schema_version") == [
+        (len(postgres.scripts()),)
+    ]
     names = rows(postgres_admin, f"SELECT name FROM {postgres_schema}.cases ORDER BY name")
     assert names == [(f"case-{n}",) for n in range(4)]
 
@@ -126,12 +134,12 @@ def test_stores_opening_a_new_schema_at_once_migrate_it_once(
 def test_a_newer_schema_is_refused(
     postgres_admin: Admin, postgres_schema: str, fresh_postgres_url: str
 ) -> None:
-    with PostgresStore(fresh_postgres_url) as store:
+    with PostgresStore(fresh_postgres_url, keyring=KEYRING) as store:
         store.create_case("ada", clinician="Dr. K")
     newer = postgres.scripts()[-1][0] + 1
     postgres_admin.execute(f"INSERT INTO {postgres_schema}.schema_version VALUES (%s, now())", (newer,))
     with pytest.raises(SchemaError, match="Upgrade reverie") as caught:
-        PostgresStore(fresh_postgres_url)
+        PostgresStore(fresh_postgres_url, keyring=KEYRING)
     assert f"schema {newer}" in str(caught.value) and "127.0.0.1" in str(caught.value)
     assert rows(postgres_admin, f"SELECT name FROM {postgres_schema}.cases") == [("ada",)]
 
@@ -150,7 +158,7 @@ def test_a_server_that_cannot_be_reached_says_what_to_check(
     postgres_admin: Admin, url: str, expected: str
 ) -> None:
     with pytest.raises(StorageError, match="Cannot connect") as caught:
-        open_store(url)
+        open_store(url, keyring=KEYRING)
     message = str(caught.value)
     assert expected in message and "pg_ctlcluster" in message and "--db URL" in message
     assert "s3cret" not in message
@@ -159,14 +167,14 @@ def test_a_server_that_cannot_be_reached_says_what_to_check(
 def test_a_malformed_url_is_refused_without_echoing_it() -> None:
     pytest.importorskip("psycopg", reason="the URL is checked by the driver", exc_type=ImportError)
     with pytest.raises(ConfigurationError, match="not a valid PostgreSQL URL") as caught:
-        PostgresStore("postgresql://clinic:s3cret@[::1/reverie")
+        PostgresStore("postgresql://clinic:s3cret@[::1/reverie", keyring=KEYRING)
     assert "s3cret" not in str(caught.value) and caught.value.__cause__ is None
 
 
 def test_a_lost_connection_is_a_storage_error_and_the_next_call_reconnects(
     postgres_admin: Admin, postgres_url: str
 ) -> None:
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         case = store.create_case("ada", clinician="Dr. K")
         assert store._db is not None
         postgres_admin.execute("SELECT pg_terminate_backend(%s)", (store._db.info.backend_pid,))
@@ -180,7 +188,7 @@ def test_a_lost_connection_is_a_storage_error_and_the_next_call_reconnects(
 )
 def test_commits_are_durable_before_a_write_returns(postgres_url: str, setting: str) -> None:
     url = postgres_url.replace("search_path%3D", f"synchronous_commit%3D{setting}%20-csearch_path%3D")
-    with PostgresStore(url) as store:
+    with PostgresStore(url, keyring=KEYRING) as store:
         assert store._db is not None
         assert store._db.execute("SHOW synchronous_commit").fetchone() == (
             "on" if setting == "off" else setting,
@@ -193,7 +201,7 @@ def test_commits_are_durable_before_a_write_returns(postgres_url: str, setting: 
 def test_open_store_opens_postgres_urls(postgres_url: str, scheme: str) -> None:
     url = scheme + postgres_url[postgres_url.index("://") :]
     moment = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
-    with open_store(f"  {url} ", clock=lambda: moment) as store:
+    with open_store(f"  {url} ", clock=lambda: moment, keyring=KEYRING) as store:
         assert isinstance(store, PostgresStore) and isinstance(store, Store)
         assert store.create_case("ada", clinician="Dr. K").created_at == moment
         assert "127.0.0.1:5432" in store.where
@@ -242,10 +250,10 @@ def test_writers_on_their_own_connections_keep_numbers_dense(
     postgres_url: str, work: Callable[[PostgresStore, int, int], None], numbers: Any, expected: list[int]
 ) -> None:
     # Three stores, three connections: only the database can make them take turns.
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         case = store.create_case("ada", clinician="Dr. K")
         session = store.start_session(case.id)
-    stores = [PostgresStore(postgres_url) for _ in range(3)]
+    stores = [PostgresStore(postgres_url, keyring=KEYRING) for _ in range(3)]
     try:
         assert run_at_once(3, lambda n: work(stores[n], case.id, session.id)) == []
         assert numbers(stores[0], case.id, session.id) == expected
@@ -258,7 +266,7 @@ def test_a_lock_held_elsewhere_gives_up_with_advice(
     postgres_admin: Admin, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(postgres_database, "LOCK_TIMEOUT_MS", 200)
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         session = store.start_session(store.create_case("ada", clinician="Dr. K").id)
         schema = schema_of(postgres_url)
         with postgres_admin.transaction():  # another process is in the middle of a write
@@ -271,7 +279,7 @@ def test_a_lock_held_elsewhere_gives_up_with_advice(
 
 # -- what is kept, and how -----------------------------------------------------------------
 def test_reopening_keeps_everything(postgres_url: str) -> None:
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         case = store.create_case("ada", clinician="Dr. K")
         session = store.start_session(case.id, SessionKind.IMPORTED)
         u = store.add_utterance(session.id, Speaker.CLIENT, "Ich träume 🏠 \x00")
@@ -283,7 +291,7 @@ def test_reopening_keeps_everything(postgres_url: str) -> None:
         store.put_state(case.id, "engine", {"phase": "session"})
         store.save_vectors("minilm", [(u.id, b"\0\0\x80?")])
         before = snapshot(store, case.id)
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         assert snapshot(store, case.id) == before
 
 
@@ -302,7 +310,7 @@ def snapshot(store: Store, case_id: int) -> list[object]:
 
 
 def test_clinical_text_is_sealed_bytea_and_times_are_utc(postgres_admin: Admin, postgres_url: str) -> None:
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         case = store.create_case("ada", clinician="Dr. K")
         session = store.start_session(case.id)
         store.add_utterance(session.id, Speaker.CLIENT, "secret")
@@ -320,13 +328,13 @@ def test_clinical_text_is_sealed_bytea_and_times_are_utc(postgres_admin: Admin, 
     assert {types[c] for c in [*clinical, "engine_state.doc", "vectors.data"]} == {"bytea"}
     assert types["utterances.at"] == types["cases.created_at"] == "timestamp with time zone"
     ((text, at),) = rows(postgres_admin, f"SELECT text, at FROM {schema}.utterances")
-    assert text == _seal("secret") and _open(_seal("secret")) == "secret"
+    assert b"secret" not in text and text[0] == FORMAT  # sealed, see test_crypto.py
     assert at == datetime(2024, 3, 1, 9, 0, 2, tzinfo=UTC) or at.utcoffset() is not None
 
 
 def test_a_nul_in_a_case_name_is_an_input_error(postgres_url: str) -> None:
     # PostgreSQL text cannot hold NUL (clinical text is bytea and can); SQLite would keep it.
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         with pytest.raises(InputError, match="cannot store a value given for creating a case"):
             store.create_case("a\x00da", clinician="Dr. K")
         assert store.list_cases() == []
@@ -344,7 +352,7 @@ def test_a_nul_in_a_case_name_is_an_input_error(postgres_url: str) -> None:
     ids=["naive-is-utc", "offset-converted"],
 )
 def test_times_are_kept_in_utc(postgres_url: str, reading: datetime, expected: datetime) -> None:
-    with PostgresStore(postgres_url, clock=lambda: reading) as store:
+    with PostgresStore(postgres_url, clock=lambda: reading, keyring=KEYRING) as store:
         case = store.create_case("ada", clinician="Dr. K")
         session = store.start_session(case.id)
         assert case.created_at == expected and session.started_at == expected
@@ -355,7 +363,7 @@ def test_times_are_kept_in_utc(postgres_url: str, reading: datetime, expected: d
 
 
 def test_default_clock_is_now_in_utc(postgres_url: str) -> None:
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         before = datetime.now(UTC)
         created = store.create_case("ada", clinician="Dr. K").created_at
         assert before <= created <= datetime.now(UTC)
@@ -363,7 +371,7 @@ def test_default_clock_is_now_in_utc(postgres_url: str) -> None:
 
 # -- failures ------------------------------------------------------------------------------
 def test_a_duplicate_name_from_a_concurrent_writer_is_a_conflict(postgres_url: str) -> None:
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         store.create_case("ada", clinician="Dr. K")
         # What a writer in another process does between our check and our insert.
         with pytest.raises(ConflictError, match="already exists"), store._writing("creating a case") as db:

@@ -15,23 +15,26 @@ import pytest
 from reverie.domain import Case, EventKind, Session, Speaker
 from reverie.errors import ConflictError, StorageError
 from reverie.storage import InMemoryStore, SQLiteStore, Store
+from reverie.storage.crypto import Keyring
+
+KEYRING = Keyring.generate()  # the master key of the stores these tests open themselves
 
 Admin = Any  # psycopg.Connection, imported only where the driver is installed
 
 
 @pytest.fixture
-def onlooker(request: pytest.FixtureRequest, store: Store) -> Iterator[Store]:
+def onlooker(request: pytest.FixtureRequest, store: Store, keyring: Keyring) -> Iterator[Store]:
     """Another store on the data of ``store``, opened before the test writes (the in-memory
     store has no other view of its data: it is its own onlooker)."""
     if isinstance(store, InMemoryStore):
         yield store
         return
     if isinstance(store, SQLiteStore):
-        other: Store = SQLiteStore(store.path)
+        other: Store = SQLiteStore(store.path, keyring=keyring)
     else:
         from reverie.storage.postgres import PostgresStore
 
-        other = PostgresStore(request.getfixturevalue("postgres_url"))
+        other = PostgresStore(request.getfixturevalue("postgres_url"), keyring=keyring)
     with other:
         yield other
 
@@ -76,7 +79,7 @@ def test_a_failed_transaction_keeps_nothing_of_it_but_what_came_before(
 def test_a_failed_call_inside_a_group_is_undone_alone(postgres_url: str) -> None:
     from reverie.storage.postgres import PostgresStore
 
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         case = store.create_case("ada", clinician="Dr. K")
         session = store.start_session(case.id)
         with store.transaction():
@@ -88,7 +91,7 @@ def test_a_failed_call_inside_a_group_is_undone_alone(postgres_url: str) -> None
                     "INSERT INTO cases (name, clinician, locale, created_at) VALUES ('ada', 'x', 'en', now())"
                 )
             store.put_state(case.id, "engine", {"x": 1})
-        with PostgresStore(postgres_url) as again:
+        with PostgresStore(postgres_url, keyring=KEYRING) as again:
             assert [u.text for u in again.utterances(case.id)] == ["reply"]
             assert again.get_state(case.id, "engine") == {"x": 1}
             assert [c.name for c in again.list_cases()] == ["ada"]
@@ -99,7 +102,7 @@ def test_a_group_whose_transaction_failed_underneath_says_so(postgres_url: str) 
 
     from reverie.storage.postgres import PostgresStore
 
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         case = store.create_case("ada", clinician="Dr. K")
         session = store.start_session(case.id)
         with pytest.raises(StorageError, match="none of it was kept"), store.transaction():
@@ -115,7 +118,7 @@ def test_a_connection_lost_inside_a_group_fails_the_whole_group(
 ) -> None:
     from reverie.storage.postgres import PostgresStore
 
-    with PostgresStore(postgres_url) as store:
+    with PostgresStore(postgres_url, keyring=KEYRING) as store:
         case = store.create_case("ada", clinician="Dr. K")
         session = store.start_session(case.id)
         with pytest.raises(StorageError, match="lost") as caught, store.transaction():
