@@ -1,0 +1,1 @@
+"""Who may read and write what: accounts, roles, sessions of use, consent, audited case access."""
