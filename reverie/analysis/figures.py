@@ -28,7 +28,7 @@ from reverie.domain import Annotation, Span, Speaker
 
 _POSSESSIVES = frozenset({"my", "our", "his", "her", "their", "your"})
 _NAME_AFTER = re.compile(r",?[ \t]+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
-_SENTENCE_START = frozenset('.!?\n"“')
+_SENTENCE_START = frozenset('.!?\n"“])')  # "[sighs] Mechanic, or..." starts a sentence
 
 
 def _overlaps(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
@@ -138,7 +138,9 @@ class FiguresAnnotator:
                     doc.add(Annotation(layers.PLACES, "town", 0.7, Span(start, end), detail))
                     taken.append((start, end))
             elif not self._starts_sentence(text, start) or (
-                end_k < len(tokens) and tokens[end_k].text in self._name_verbs
+                end_k < len(tokens)
+                and tokens[end_k].text in self._name_verbs
+                and not (len(name) > 5 and name.endswith("ing"))  # "Drinking was fun", not a name
             ):
                 detail = {"group": self._groups["person"], "surface": name, "name": name}
                 doc.add(Annotation(layers.FIGURES, "person", 0.6, Span(start, start + len(name)), detail))

@@ -19,6 +19,10 @@ For ``episodes`` the classes are the coded categories (``"response_of_other:igno
 ``"fields_on_true_positives"`` (accuracy of other, wish, response of other, response of self
 and past on the utterances both sides call an episode, None agreeing with None).
 
+Halves: every gold file is split by physical line number into a **dev** half (odd lines: 1, 3,
+5...) and a **test** half (even lines). Cues may be tuned by reading the dev half only; the test
+half is the honest figure (``half="test"``). ``half=None`` scores the whole file.
+
 Conventions: a ratio with a zero denominator is 0.0; the macro average is over the classes
 with gold support (the classes counted are listed), so a category nobody wrote an example of
 cannot move it. The figures are a pure function of the pipeline's output.
@@ -39,11 +43,14 @@ from reverie.analysis.pipeline import Pipeline
 from reverie.errors import EmptyInputError, InputError, PipelineError
 
 __all__ = [
+    "HALVES",
     "TASKS",
     "GoldEpisode",
     "GoldLabels",
+    "Half",
     "Task",
     "evaluate_gold",
+    "in_half",
     "read_gold_episodes",
     "read_gold_labels",
     "score_episodes",
@@ -52,6 +59,8 @@ __all__ = [
 
 Task = Literal["episodes", "defenses", "transference"]
 TASKS: tuple[Task, ...] = ("episodes", "defenses", "transference")
+Half = Literal["dev", "test"]
+HALVES: tuple[Half, ...] = ("dev", "test")
 
 # The roles the figures layer names (its module docstring); "therapist" is excluded on
 # purpose: talk to reverie is transference, never an episode.
@@ -244,7 +253,18 @@ def score_episodes(
     return result
 
 
-def _lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def in_half(number: int, half: Half | None) -> bool:
+    """Whether physical line ``number`` (1-based) belongs to ``half``: dev odd, test even."""
+    if half is None:
+        return True
+    if half not in HALVES:
+        raise InputError(
+            f"Unknown half {half!r}; use one of {', '.join(HALVES)}, or none for the whole file."
+        )
+    return number % 2 == (1 if half == "dev" else 0)
+
+
+def _lines(path: Path, half: Half | None = None) -> list[tuple[int, dict[str, Any]]]:
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -265,7 +285,8 @@ def _lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
             ) from exc
         if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip():
             raise InputError(f'{path}, line {number}: each line needs an object with a non-empty "text".')
-        rows.append((number, row))
+        if in_half(number, half):
+            rows.append((number, row))
     if not rows:
         raise EmptyInputError(f"{path} has no utterances; write one JSON object per line (see docs/gold.md).")
     return rows
@@ -281,10 +302,11 @@ def _known(value: Any, allowed: Sequence[str], where: str, field: str) -> str | 
     return str(value)
 
 
-def read_gold_episodes(path: Path) -> list[GoldEpisode]:
-    """The episode gold set at ``path``; raises ``InputError`` naming the line of a bad entry."""
+def read_gold_episodes(path: Path, half: Half | None = None) -> list[GoldEpisode]:
+    """The episode gold set at ``path`` (one ``half`` of it, or all); raises ``InputError``
+    naming the line of a bad entry."""
     items: list[GoldEpisode] = []
-    for number, row in _lines(path):
+    for number, row in _lines(path, half):
         where = f"{path}, line {number}"
         if not isinstance(row.get("episode"), bool):
             raise InputError(f'{where}: "episode" must be true or false.')
@@ -301,13 +323,14 @@ def read_gold_episodes(path: Path) -> list[GoldEpisode]:
     return items
 
 
-def read_gold_labels(task: Task, path: Path) -> list[GoldLabels]:
-    """A multi-label gold set (``defenses`` or ``transference``); raises ``InputError`` on a bad line."""
+def read_gold_labels(task: Task, path: Path, half: Half | None = None) -> list[GoldLabels]:
+    """A multi-label gold set (``defenses`` or ``transference``), one ``half`` of it or all;
+    raises ``InputError`` on a bad line."""
     if task not in _LABEL_KEY:
         raise InputError(f"{task!r} is not a multi-label gold task; use one of {', '.join(_LABEL_KEY)}.")
     key, allowed = _LABEL_KEY[task], _LABELS[task]
     items: list[GoldLabels] = []
-    for number, row in _lines(path):
+    for number, row in _lines(path, half):
         labels = row.get(key)
         if not isinstance(labels, list):
             raise InputError(f'{path}, line {number}: "{key}" must be a list of labels (empty for none).')
@@ -317,8 +340,12 @@ def read_gold_labels(task: Task, path: Path) -> list[GoldLabels]:
     return items
 
 
-def evaluate_gold(task: Task, path: Path, pipeline: Pipeline | None = None) -> dict[str, Any]:
+def evaluate_gold(
+    task: Task, path: Path, pipeline: Pipeline | None = None, half: Half | None = None
+) -> dict[str, Any]:
     """Run the analysis pipeline over the gold set at ``path`` and score it (see the module docstring).
+
+    ``half`` scores only the dev or the test half (module docstring); the result then says which.
 
     ``pipeline`` defaults to ``build_pipeline()``, the full default pipeline (the figures the
     docs report). Raises ``InputError`` for an unknown task or a malformed file, and
@@ -328,8 +355,8 @@ def evaluate_gold(task: Task, path: Path, pipeline: Pipeline | None = None) -> d
         raise InputError(f"Unknown gold task {task!r}; use one of {', '.join(TASKS)}.")
     layer = _LAYER[task]
     # Read the file before building anything, so a bad file is reported first and cheaply.
-    episodes = read_gold_episodes(path) if task == "episodes" else []
-    labelled = read_gold_labels(task, path) if task != "episodes" else []
+    episodes = read_gold_episodes(path, half) if task == "episodes" else []
+    labelled = read_gold_labels(task, path, half) if task != "episodes" else []
     if pipeline is None:
         from reverie.analysis.registry import build_pipeline
 
@@ -345,11 +372,15 @@ def evaluate_gold(task: Task, path: Path, pipeline: Pipeline | None = None) -> d
     else:
         predicted = [pipeline.run(g.text).labels(layer) for g in labelled]
         result = score_labels([g.labels for g in labelled], predicted, _LABELS[task])
-    return {"task": task, "file": str(path), "layer": layer, **result}
+    return {"task": task, "file": str(path), "layer": layer, "half": half or "all", **result}
 
 
-if __name__ == "__main__":  # python -m reverie.analysis.gold episodes tests/data/gold_episodes.jsonl
-    if len(sys.argv) != 3 or sys.argv[1] not in TASKS:
-        print(f"usage: python -m reverie.analysis.gold {'|'.join(TASKS)} FILE.jsonl", file=sys.stderr)
+# python -m reverie.analysis.gold episodes tests/data/gold_episodes.jsonl [dev|test]
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if len(args) not in (2, 3) or args[0] not in TASKS or args[2:] not in ([], ["dev"], ["test"]):
+        usage = f"usage: python -m reverie.analysis.gold {'|'.join(TASKS)} FILE.jsonl [dev|test]"
+        print(usage, file=sys.stderr)
         raise SystemExit(2)
-    print(json.dumps(evaluate_gold(sys.argv[1], Path(sys.argv[2])), indent=2))
+    chosen: Half | None = "dev" if args[2:] == ["dev"] else "test" if args[2:] == ["test"] else None
+    print(json.dumps(evaluate_gold(args[0], Path(args[1]), half=chosen), indent=2))

@@ -1,7 +1,10 @@
 """A transcript analysed into a report a clinician can check against the quotes.
 
-Every finding carries its evidence (utterance number and the words). Defenses, patterns and
-transference are hypotheses, and the report says so.
+Every finding carries its evidence (utterance number and the words). An episode names the
+other, the wish and the two responses, each with the words it rests on (``evidence``); a
+defense or transference cue comes with the sentence it sits in (``sentence``), so the cue can
+be read in its context. Defenses, patterns and transference are hypotheses, and the report
+says so.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from typing import Any
 
 from reverie.analysis import layers
 from reverie.analysis.doc import Doc
-from reverie.analysis.key_moments import key_moments
+from reverie.analysis.key_moments import cycle_blocks
+from reverie.analysis.lexicon import sentence_spans
 from reverie.analysis.pipeline import Pipeline
 from reverie.analysis.risk import RiskScreen
 from reverie.domain import Annotation, Speaker
@@ -23,6 +27,17 @@ HYPOTHESIS_NOTE = "Hypotheses from word cues, unconfirmed until a clinician revi
 def _quote(doc: Doc, ann: Annotation, limit: int = 160) -> str:
     text = ann.span.of(doc.text) if ann.span else doc.text
     text = text.strip()
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def _sentence(doc: Doc, ann: Annotation, limit: int = 240) -> str:
+    """The sentence(s) around an annotation's span, shortened to about ``limit`` characters."""
+    if ann.span is None:
+        return _quote(doc, ann, limit)
+    spans = sentence_spans(doc.text)
+    start = max((s for s, _ in spans if s <= ann.span.start), default=0)
+    end = min((e for _, e in spans if e >= ann.span.end), default=len(doc.text))
+    text = doc.text[start:end].strip()
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
@@ -59,11 +74,12 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
             episodes.append(
                 {
                     "utterance": number,
-                    "quote": _quote(doc, ann),
+                    "quote": _quote(doc, ann, 240),
                     **{
                         k: ann.detail.get(k)
                         for k in ("other", "wish", "response_of_other", "response_of_self", "past")
                     },
+                    "evidence": dict(ann.detail.get("evidence", {})),
                 }
             )
         for ann in doc.get(layers.DEFENSES):
@@ -71,12 +87,21 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
                 {
                     "utterance": number,
                     "defense": ann.label,
+                    "maturity": ann.detail.get("maturity"),
                     "score": round(ann.score, 2),
                     "quote": _quote(doc, ann),
+                    "sentence": _sentence(doc, ann),
                 }
             )
         for ann in doc.get(layers.TRANSFERENCE):
-            transference.append({"utterance": number, "marker": ann.label, "quote": _quote(doc, ann)})
+            transference.append(
+                {
+                    "utterance": number,
+                    "marker": ann.label,
+                    "quote": _quote(doc, ann),
+                    "sentence": _sentence(doc, ann),
+                }
+            )
         for ann in doc.get(layers.DREAMS):
             dreams.append(
                 {
@@ -89,6 +114,7 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
         if intensity > 0:
             moments.append((intensity, number, doc))
     patterns = _patterns(episodes)
+    blocks = cycle_blocks(docs)
     peaks = [
         {
             "utterance": n,
@@ -109,13 +135,15 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
             "note": HYPOTHESIS_NOTE,
             "cues": defenses,
             "profile": dict(Counter(d["defense"] for d in defenses).most_common()),
+            "by_maturity": dict(Counter(str(d["maturity"]) for d in defenses).most_common()),
         },
         "transference": {"note": HYPOTHESIS_NOTE, "markers": transference},
         "dreams": dreams,
         "key_moments": {
             "note": "Blocks of ~150 client words where emotional tone and abstraction are both above the "
             "session mean: an approximation of Mergenthaler's Therapeutic Cycles Model.",
-            "blocks": [m.to_json() for m in key_moments(docs)],
+            "blocks": [m.to_json() for m in blocks if m.is_key],
+            "blocks_measured": len(blocks),
         },
         "emotional_peaks": peaks,
     }
@@ -160,12 +188,15 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
     out += [f"- {k}: {v}" for k, v in report["affect"].items()] or ["No affect words found."]
     out += ["", "## Relationship episodes", ""]
     for e in report["episodes"]:
-        parts = ", ".join(
-            f"{k.replace('_', ' ')}: {e[k]}"
-            for k in ("other", "wish", "response_of_other", "response_of_self")
-            if e.get(k)
-        )
-        out.append(f"- utterance {e['utterance']} ({parts}): “{e['quote']}”")
+        evidence = e.get("evidence") or {}
+        parts = []
+        for k in ("other", "wish", "response_of_other", "response_of_self"):
+            if e.get(k):
+                said = evidence.get(k)
+                parts.append(f"{k.replace('_', ' ')}: **{e[k]}**" + (f" (“{said}”)" if said else ""))
+        when = " — told as past" if e.get("past") else ""
+        out.append(f"- utterance {e['utterance']}{when}: {'; '.join(parts)}")
+        out.append(f"  > {e['quote']}")
     if not report["episodes"]:
         out.append("None found.")
     out += ["", "## Patterns (hypotheses)", ""]
@@ -176,12 +207,15 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
         out.append("None recurring yet.")
     out += ["", "## Defenses (hypotheses)", ""]
     out += [
-        f"- {d['defense']} (utterance {d['utterance']}, {d['score']}): “{d['quote']}”"
+        f"- {d['defense']} ({d.get('maturity')}; utterance {d['utterance']}, {d['score']}): “{d['quote']}” in “{d['sentence']}”"
         for d in report["defenses"]["cues"]
     ] or ["No cues found."]
+    if report["defenses"].get("by_maturity"):
+        levels = ", ".join(f"{k} {v}" for k, v in report["defenses"]["by_maturity"].items())
+        out += ["", f"Cues by maturity level (Vaillant): {levels}."]
     out += ["", "## Transference (hypotheses)", ""]
     out += [
-        f"- {t['marker']} (utterance {t['utterance']}): “{t['quote']}”"
+        f"- {t['marker']} (utterance {t['utterance']}): “{t['quote']}” in “{t['sentence']}”"
         for t in report["transference"]["markers"]
     ] or ["No markers found."]
     out += ["", "## Dreams", ""]
@@ -193,7 +227,10 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
         f"- utterances {m['utterances'][0]}-{m['utterances'][1]} (tone z {m['tone_z']}, abstraction z "
         f"{m['abstraction_z']}): “{m['evidence'][0]['quote'] if m['evidence'] else ''}”"
         for m in report["key_moments"]["blocks"]
-    ] or ["None in this transcript (it may be shorter than two blocks of ~150 words)."]
+    ] or [
+        f"None: in none of the {report['key_moments'].get('blocks_measured', 0)} blocks were both above the "
+        "session mean (a transcript needs at least two blocks of ~150 client words)."
+    ]
     out += ["", "## Emotional peaks", ""]
     out += [
         f"- utterance {m['utterance']} ({', '.join(m['affect'])}): “{m['quote']}”"

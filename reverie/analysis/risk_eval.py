@@ -29,6 +29,7 @@ __all__ = [
     "CSSRS_LABELS",
     "CssrsUser",
     "evaluate_cssrs",
+    "evaluate_therapy_talk",
     "evaluate_users",
     "read_cssrs",
     "user_metrics",
@@ -145,3 +146,33 @@ def evaluate_cssrs(path: Path, screen: RiskScreen | None = None) -> dict[str, An
     }
     result["rules_only"] = evaluate_users(users, RiskScreen(model=None))
     return result
+
+
+def evaluate_therapy_talk(path: Path, screen: RiskScreen | None = None) -> dict[str, Any]:
+    """How often the gate flags ordinary counselling talk: the client utterances of an
+    AnnoMI-format CSV (motivational interviewing about drinking, smoking, diet...), which
+    are taken as not at risk. A flag there costs a check-in question in a real session.
+
+    Returns the rate for the gate and for the rules alone, with the first flagged texts."""
+    gate = screen if screen is not None else RiskScreen()
+    rules = RiskScreen(model=None)
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            texts = [
+                row["utterance_text"]
+                for row in csv.DictReader(handle)
+                if row.get("interlocutor") == "client" and row.get("utterance_text")
+            ]
+    except (OSError, UnicodeDecodeError, KeyError, csv.Error) as exc:
+        raise InputError(f"{path}: not an AnnoMI-format CSV ({exc}).") from exc
+    if not texts:
+        raise InputError(f"{path}: no client utterances (columns interlocutor, utterance_text).")
+    flagged = [text for text in texts if gate.screen(text).flagged]
+    by_rules = sum(rules.screen(text).flagged for text in texts)
+    return {
+        "file": str(path),
+        "n_client_utterances": len(texts),
+        "flagged_rate": round(len(flagged) / len(texts), 4),
+        "flagged_rate_rules_only": round(by_rules / len(texts), 4),
+        "examples": [text[:160] for text in flagged[:10]],
+    }

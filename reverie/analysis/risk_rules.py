@@ -398,7 +398,7 @@ HARM_TO_OTHERS = Rule(
 # Talk about someone else's suicide, or about suicide as a topic: a finding inside these
 # words is not about the client and does not flag.
 MENTION = rx(
-    r"\b(?:died (?:by|of) suicide|death by suicide|committed suicide|(?:killed|hanged|shot|unalived|"
+    r"\b(?:died (?:by|of) suicide|death by suicide|(?<!have )(?<!\bi )committed suicide|(?:killed|hanged|shot|unalived|"
     r"overdosed) (?:himself|herself|themselves)|(?:tried|tries|attempted|trying|wanted|wants|threatened) "
     r"to (?:kill|hang|drown|poison|shoot|hurt|harm|cut) (?:himself|herself|themselves)|took (?:his|her|"
     r"their) (?:own )?life|lost (?:him|her|them|my \w+|a \w+) to (?:suicide|an overdose)|suicide of "

@@ -1,4 +1,4 @@
-"""Reading transcripts of sessions: plain text with ``T:``/``C:`` prefixes, CSV or JSONL.
+"""Reading transcripts of sessions: plain text with ``T:``/``C:`` prefixes, CSV, JSONL or WebVTT.
 
 Every format yields ``(Speaker, text)`` pairs in spoken order. A file that cannot be read raises
 ``TranscriptFormatError`` naming the line, and nothing is returned for a partly read file.
@@ -69,7 +69,9 @@ def parse_transcript(
         raise EmptyInputError(f"{name} is empty; give a transcript with at least one utterance.")
     if transcript is not None and fmt != "csv":
         raise TranscriptFormatError(f"{name}: choosing a transcript needs a CSV with a transcript_id column.")
-    if fmt == "csv":
+    if fmt == "vtt" or (fmt == "txt" and text.lstrip("\ufeff").startswith("WEBVTT")):
+        turns = _parse_vtt(text, name)
+    elif fmt == "csv":
         turns = _parse_csv(text, name, transcript)
     elif fmt in {"jsonl", "ndjson"}:
         turns = _parse_jsonl(text, name)
@@ -90,7 +92,7 @@ def _parse_text(text: str, name: str) -> list[tuple[Speaker, str]]:
             turns.append((_speaker(m.group(1), f"{name}, line {number}"), m.group(2).strip()))
         elif turns:  # a continuation line belongs to the previous speaker
             speaker, said = turns[-1]
-            turns[-1] = (speaker, f"{said} {line.strip()}")
+            turns[-1] = (speaker, f"{said} {line.strip()}".strip())  # no leading space after an empty "T:"
         else:
             raise TranscriptFormatError(
                 f"{name}, line {number}: no speaker prefix; start lines with 'T:' (therapist) or 'C:' (client)."
@@ -112,7 +114,8 @@ def _columns(header: list[str], name: str) -> tuple[str, str]:
 
 def _parse_csv(text: str, name: str, transcript: str | None) -> list[tuple[Speaker, str]]:
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+        # strict: an unclosed quote is an error, not one utterance swallowing the rest of the file
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         header = list(reader.fieldnames or [])
         speaker_col, text_col = _columns(header, name)
         id_col = next((h for h in header if h.strip().lower() == "transcript_id"), None)
@@ -164,4 +167,52 @@ def _parse_jsonl(text: str, name: str) -> list[tuple[Speaker, str]]:
             raise TranscriptFormatError(f"{where}: the text must be a string.")
         if said.strip():
             turns.append((_speaker(str(row.get(speaker_col)), where), said.strip()))
+    return turns
+
+
+_VOICE = re.compile(r"^<v(?:\.[\w.-]+)*\s+([^>]+)>(.*?)(?:</v>)?$", re.I)
+_TAG = re.compile(r"</?[^>]+>")
+
+
+def _parse_vtt(text: str, name: str) -> list[tuple[Speaker, str]]:
+    """WebVTT (W3C): a ``WEBVTT`` header, then cues (an optional identifier, a ``-->`` timing line,
+    payload lines) separated by blank lines; NOTE, STYLE and REGION blocks are skipped. The speaker
+    is the cue's voice span (``<v Therapist>``) or a ``T:``/``C:`` prefix; a cue with neither
+    continues the previous speaker."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or not lines[0].startswith("WEBVTT"):
+        raise TranscriptFormatError(f"{name}, line 1: a WebVTT file starts with 'WEBVTT'.")
+    turns: list[tuple[Speaker, str]] = []
+    blocks: list[list[tuple[int, str]]] = [[]]
+    for number, line in enumerate(lines[1:], 2):
+        if line.strip():
+            blocks[-1].append((number, line.strip()))
+        elif blocks[-1]:
+            blocks.append([])
+    for block in blocks:
+        if not block or block[0][1].split()[0] in {"NOTE", "STYLE", "REGION"}:
+            continue
+        timing = next((i for i, (_, line) in enumerate(block) if "-->" in line), None)
+        if timing is None:
+            continue  # the header's own metadata lines
+        for number, line in block[timing + 1 :]:
+            where = f"{name}, line {number}"
+            voice, prefix = _VOICE.match(line), _PREFIX.match(_TAG.sub("", line))
+            if voice:
+                speaker, said = _speaker(voice.group(1).split()[0], where), _TAG.sub("", voice.group(2))
+            elif prefix:
+                speaker, said = _speaker(prefix.group(1), where), prefix.group(2)
+            elif turns:
+                speaker, said = turns[-1][0], _TAG.sub("", line)
+            else:
+                raise TranscriptFormatError(
+                    f"{where}: no speaker; use a voice span like '<v Therapist>' or a 'T:'/'C:' prefix."
+                )
+            said = said.strip()
+            if not said:
+                continue
+            if turns and turns[-1][0] is speaker:
+                turns[-1] = (speaker, f"{turns[-1][1]} {said}")
+            else:
+                turns.append((speaker, said))
     return turns

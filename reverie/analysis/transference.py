@@ -8,7 +8,10 @@ therapist is reverie, so this layer notices when the client speaks to or about i
 - ``about_therapist``: the client speaks of or to reverie ("you don't understand", "this
   program", "talking to you"); every other label implies it.
 - ``idealizing``, ``devaluing``, ``fear_of_judgment``, ``dependency``: phrases of the
-  ``transference`` lexicon, score 0.7 (hypotheses for the clinician, never verdicts).
+  ``transference`` lexicon, score 0.7 (hypotheses for the clinician, never verdicts);
+- an evaluation ("amazing", "rubbish", "isn't helping") counts as ``idealizing`` or
+  ``devaluing`` only in a sentence that already speaks to or of reverie ("This app is
+  amazing", "Your questions are so generic"), score 0.6.
 
 Only client utterances are read: in a therapist's turn "you" is the client. ``TherapistAddress``
 is shared with the figures layer, which names reverie as the figure "therapist".
@@ -39,9 +42,9 @@ _GUARDS = ("_generic", "_quote")
 def voided_by_guards(matches: Sequence[PhraseMatch], scan: Scan) -> list[PhraseMatch]:
     """Cues that survive the guards found before them in their sentence.
 
-    A generic "you" ("when you're a kid, you don't understand") voids the cues after it
-    unless the sentence is a question; a verb of reported speech ("my mom said you're
-    useless") always voids them.
+    A generic "you" ("when you're a kid, you don't understand") voids the cues after it, and
+    those it contains ("you never know", "it gets to you"), unless the sentence is a question;
+    a verb of reported speech ("my mom said you're useless") always voids them.
     """
     guards = [m for m in matches if m.label in _GUARDS]
     if not guards:
@@ -54,7 +57,10 @@ def voided_by_guards(matches: Sequence[PhraseMatch], scan: Scan) -> list[PhraseM
         start, end = sentences[sentence_of(sentences, cue.start)] if sentences else (0, len(text))
         question = text[start:end].rstrip().endswith("?")
         voided = any(
-            start <= g.start and g.end <= cue.start and (g.label == "_quote" or not question) for g in guards
+            start <= g.start
+            and (g.end <= cue.start or (g.start <= cue.start and cue.end <= g.end))
+            and (g.label == "_quote" or not question)
+            for g in guards
         )
         if not voided:
             kept.append(cue)
@@ -99,6 +105,10 @@ class TransferenceAnnotator:
         if unknown:
             raise lex.error(f"has labels {unknown} outside layers.TRANSFERENCE_LABELS")
         self._matcher = lex.matcher(table)
+        evaluations = lex.phrases("evaluations")
+        if not set(evaluations) <= {"idealizing", "devaluing"}:
+            raise lex.error("has evaluations other than idealizing and devaluing")
+        self._evaluations = lex.matcher(evaluations)
         self._address = address or TherapistAddress()
 
     def annotate(self, doc: Doc) -> None:
@@ -121,6 +131,18 @@ class TransferenceAnnotator:
             doc.add(_annotation(m.label, 0.7, text, m))
             if not any(a.start < m.end and m.start < a.end for a in address):
                 doc.add(_annotation("about_therapist", 0.7, text, m))
+        if kept:
+            self._evaluate(doc, scan, kept)
+
+    def _evaluate(self, doc: Doc, scan: Scan, kept: Sequence[PhraseMatch]) -> None:
+        """Evaluations in the sentences that speak of reverie, where no stance was found yet."""
+        sentences = scan.sentences or [(0, len(doc.text))]
+        spoken = {sentence_of(sentences, m.start) for m in kept}
+        stanced = {(sentence_of(sentences, m.start), m.label) for m in kept}
+        for m in longest_only(self._evaluations.find(scan)):
+            where = sentence_of(sentences, m.start)
+            if where in spoken and (where, m.label) not in stanced:
+                doc.add(_annotation(m.label, 0.6, doc.text, m))
 
 
 def _annotation(label: str, score: float, text: str, m: PhraseMatch) -> Annotation:

@@ -16,18 +16,26 @@ What a caller may rely on:
   (``episodes``) take a few milliseconds.
 * Not a cache of the store: ``load`` reads (and indexes) what the store holds, ``add``
   keeps memory and store in step for new turns.
+* Above ``APPROXIMATE_ABOVE`` client utterances, ``search`` without label filters uses an
+  approximate index (``clusters``: k-means lists, exact cosines of the rows it scans), built
+  in a background thread after ``load``; until it is ready, and below the threshold, search
+  is exact. Its recall@10 against exact search is measured in docs/benchmarks.md. ``recall``,
+  ``similarity`` and filtered searches stay exact.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Collection, Iterable, Sequence
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from reverie.analysis import layers
 from reverie.domain import Annotation, Span, Speaker, Utterance
+from reverie.memory.clusters import ClusteredVectors
 from reverie.memory.corpus import Corpus
 from reverie.memory.embedding import Embedder
 from reverie.memory.episodes import EpisodeIndex
@@ -53,6 +61,10 @@ RECALL_THRESHOLDS = {"all-MiniLM-L6-v2-int8": 0.15}
 _DEFAULT_RECALL_THRESHOLD = 0.2
 _EMBED_BATCH = 256
 _MEMORY_PROBE = f"{layers.ACTS}:memory_probe"
+# Client utterances from which ``search`` goes approximate: exact search of 100k x 384 takes
+# ~25 ms p95 on two busy cores (vectors.py), 200k ~70-90 ms (docs/benchmarks.md).
+APPROXIMATE_ABOVE = 100_000
+Vectors: TypeAlias = VectorBlocks | ClusteredVectors
 _CHILDHOOD = f"{layers.TEMPORAL}:childhood"
 
 
@@ -66,14 +78,31 @@ class CaseMemory:
     """The searchable memory of one case for one embedding model. Thread-safe."""
 
     def __init__(
-        self, store: Store, case_id: int, embedder: Embedder, *, recall_threshold: float | None = None
+        self,
+        store: Store,
+        case_id: int,
+        embedder: Embedder,
+        *,
+        recall_threshold: float | None = None,
+        approximate_above: int | None = APPROXIMATE_ABOVE,
+        build_in_background: bool = True,
     ) -> None:
+        """``approximate_above``: client utterances from which ``search`` may use the
+        approximate index (None: never); ``build_in_background``: build it in a thread (False:
+        inside the ``load`` or ``add`` that crosses the threshold)."""
         self._store = store
         self._case_id = case_id
         self._embedder = embedder
         self.recall_threshold = (
             _recall_threshold(embedder.model_id) if recall_threshold is None else recall_threshold
         )
+        self.approximate_above = approximate_above
+        self._build_in_background = build_in_background
+        self._generation = 0  # bumped by every reset, so a build of older rows is thrown away
+        self._build_done = threading.Event()
+        self._build_done.set()
+        self.index_error: BaseException | None = None  # why the last build failed, if it did
+        self.index_build_s: float | None = None  # how long the last build took (benchmarks)
         self._lock = threading.RLock()
         self._last_embedded: tuple[str | None, npt.NDArray[np.float32]] = (None, np.zeros(0, np.float32))
         self._loaded = False
@@ -82,7 +111,8 @@ class CaseMemory:
     def _reset(self) -> None:
         dim = self._embedder.dim
         self._n = 0
-        self._vectors = VectorBlocks(dim)
+        self._vectors: Vectors = VectorBlocks(dim)
+        self._generation += 1
         self._ids: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._sessions: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
         self._ordinals: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
@@ -132,6 +162,7 @@ class CaseMemory:
                 )
             self._corpus.extend(self._texts)  # now rather than in the first turn that recalls
             self._loaded = True
+            self._consider_index()
 
     def _ensure_loaded(self) -> None:
         if not self._loaded:
@@ -163,6 +194,7 @@ class CaseMemory:
                     [utterance.text],
                     [annotations],
                 )
+                self._consider_index()
 
     def _embed(self, text: str) -> npt.NDArray[np.float32]:
         # The linker compares the turn just added with the past: embed it once, not twice.
@@ -242,6 +274,68 @@ class CaseMemory:
                     self._figure_rows[key].remove(row)
         self._labels[row] = frozenset()
 
+    # -- the approximate index -----------------------------------------------------------
+    def _approximate(self, limit: int) -> bool:
+        """Whether a search over rows ``0 .. limit-1`` goes through the approximate index."""
+        return (
+            self.approximate_above is not None
+            and limit >= self.approximate_above
+            and isinstance(self._vectors, ClusteredVectors)
+        )
+
+    def _consider_index(self, background: bool | None = None) -> None:
+        """Build the approximate index if the case is past the threshold and has none, or its
+        unclustered tail has outgrown it (lock held)."""
+        threshold, vectors = self.approximate_above, self._vectors
+        if threshold is None or self._n < max(1, threshold) or not self._build_done.is_set():
+            return
+        if isinstance(vectors, ClusteredVectors) and len(vectors) < 2 * vectors.built:
+            return
+        self._build_done.clear()
+        job = (self._generation, vectors, self._n)
+        if self._build_in_background if background is None else background:
+            threading.Thread(
+                target=self._build_index, args=job, name="case-memory-index", daemon=True
+            ).start()
+        else:
+            self._build_index(*job)
+
+    def _build_index(self, generation: int, source: Vectors, count: int) -> None:
+        """Cluster rows ``0 .. count-1`` of ``source`` without holding the lock (those rows
+        never change), then swap the index in with the rows added meanwhile in its tail."""
+        try:
+            started = time.perf_counter()
+            index = ClusteredVectors.build(source, count, seed=self._case_id)
+            self.index_build_s = time.perf_counter() - started
+            with self._lock:
+                if generation == self._generation:  # not reloaded meanwhile
+                    if self._n > count:
+                        index.append(self._vectors.take(np.arange(count, self._n, dtype=np.int64)))
+                    self._vectors = index
+                    self.index_error = None
+        except Exception as exc:  # search stays exact; the bench and tests read index_error
+            self.index_error = exc
+        finally:
+            with self._lock:
+                self._build_done.set()
+                if generation != self._generation:  # reloaded meanwhile: index what is there now
+                    self._consider_index()
+
+    def build_index(self) -> bool:
+        """Build the approximate index now, in this thread, if the case is past the threshold
+        and has none (or an outgrown one); True if it is in use."""
+        self._ensure_loaded()
+        self._build_done.wait()
+        with self._lock:
+            self._consider_index(background=False)
+        return self.wait_for_index()
+
+    def wait_for_index(self, timeout: float | None = None) -> bool:
+        """Wait until no index build is under way; True if the approximate index is in use."""
+        self._build_done.wait(timeout)
+        with self._lock:
+            return isinstance(self._vectors, ClusteredVectors)
+
     # -- retrieval -------------------------------------------------------------------------
     def search(
         self,
@@ -292,7 +386,10 @@ class CaseMemory:
             having = np.asarray(self._label_rows.get(label, ()), dtype=np.int64)
             having = having[having < limit]
             rows = having if rows is None else np.intersect1d(rows, having, assume_unique=True)
-        if rows is None:
+        if rows is None and self._approximate(limit):
+            assert isinstance(self._vectors, ClusteredVectors)
+            rows, scores = self._vectors.nearest(query_vector, limit)
+        elif rows is None:
             rows, scores = np.arange(limit, dtype=np.int64), self._vectors.scores(query_vector, limit)
         else:
             scores = self._vectors.scores_at(rows, query_vector)

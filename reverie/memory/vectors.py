@@ -13,14 +13,28 @@ costs a scheduler slice whenever the other core is busy, as it is on a shared se
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import numpy.typing as npt
+
+from reverie.errors import InputError
 
 # Below OpenBLAS's threshold for threading a matrix-vector product (m * n elements).
 _CALL_ELEMENTS = 1 << 18
 
 
-def _products(matrix: npt.NDArray[np.float32], query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def check_width(vectors: npt.NDArray[np.float32], dim: int, ndim: int = 2) -> None:
+    """``InputError`` unless ``vectors`` has ``ndim`` axes (2: rows of vectors, 1: one vector)
+    and ``dim`` numbers in each vector."""
+    if vectors.ndim != ndim or vectors.shape[-1] != dim:
+        raise InputError(
+            f"Vectors of shape {vectors.shape} do not fit a case memory of {dim} dimensions; embed "
+            "with the model the memory was made for (vectors of another model are never compared)."
+        )
+
+
+def products(matrix: npt.NDArray[np.float32], query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """``matrix @ query``, a few hundred rows per call (see the module docstring)."""
     out = np.empty(len(matrix), dtype=np.float32)
     step = max(1, _CALL_ELEMENTS // max(1, matrix.shape[1]))
@@ -41,7 +55,16 @@ class VectorBlocks:
         self._blocks: list[npt.NDArray[np.float32]] = []
         self._n = 0
 
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
     def append(self, vectors: npt.NDArray[np.float32]) -> None:
+        """Store ``vectors`` (shape ``(m, dim)``) as the next rows; ``InputError`` on another width."""
+        check_width(vectors, self._dim)
         done = 0
         while done < len(vectors):
             index, offset = divmod(self._n, self.ROWS)
@@ -56,11 +79,28 @@ class VectorBlocks:
             done += take
             self._n += take
 
+    def chunks(self, limit: int) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+        """Rows ``0 .. limit-1`` as (first row, view of the rows) pairs, one per block."""
+        limit = min(limit, self._n)
+        for i, block in enumerate(self._blocks):
+            if i * self.ROWS >= limit:
+                break
+            yield i * self.ROWS, block[: min(self.ROWS, limit - i * self.ROWS)]
+
+    def take(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """A copy of the vectors of ``rows``, in their order."""
+        index, offset = np.divmod(rows, self.ROWS)
+        out = np.empty((len(rows), self._dim), dtype=np.float32)
+        for block in np.unique(index):
+            chosen = index == block
+            out[chosen] = self._blocks[int(block)][offset[chosen]]
+        return out
+
     def scores(self, query: npt.NDArray[np.float32], limit: int) -> npt.NDArray[np.float32]:
         """Cosine of ``query`` to rows ``0 .. limit-1``."""
         limit = min(limit, self._n)
         parts = [
-            _products(block[: min(self.ROWS, limit - i * self.ROWS)], query)
+            products(block[: min(self.ROWS, limit - i * self.ROWS)], query)
             for i, block in enumerate(self._blocks)
             if i * self.ROWS < limit
         ]
@@ -77,7 +117,7 @@ class VectorBlocks:
             matrix, at = self._blocks[int(block)], offset[chosen]
             # Copying out many rows costs more than scoring the whole block.
             if 4 * len(at) > len(matrix):
-                out[chosen] = _products(matrix[: int(at.max()) + 1], query)[at]
+                out[chosen] = products(matrix[: int(at.max()) + 1], query)[at]
             else:
-                out[chosen] = _products(matrix[at], query)
+                out[chosen] = products(matrix[at], query)
         return out

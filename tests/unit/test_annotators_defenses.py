@@ -39,9 +39,9 @@ def pipe() -> Pipeline:
         ("Anyone would have done the same", "rationalization", "Anyone would have done the same", "neurotic"),
         ("Everyone is so angry with me", "projection", "Everyone is so angry with me", "immature"),
         ("They're the jealous ones", "projection", "They're the jealous ones", "immature"),
-        ("I was mad at my boss so I yelled at the dog", "displacement", "so I yelled at the dog", "neurotic"),
+        ("I was mad at my boss so I yelled at the dog", "displacement", "yelled at the dog", "neurotic"),
         ("I took it out on my kids", "displacement", "took it out on", "neurotic"),
-        ("She's perfect", "splitting", "She's perfect", "immature"),
+        ("She's perfect and he is a monster", "splitting", "She's perfect", "immature"),
         ("He's completely evil", "splitting", "He's completely evil", "immature"),
         ("I love my job so much, I'm so grateful", "reaction_formation", "I love my job so much", "neurotic"),
         (
@@ -141,3 +141,100 @@ def test_every_label_has_a_maturity() -> None:
     maturity = load_lexicon("defenses").strings("maturity")
     assert set(maturity) == set(layers.DEFENSE_LABELS)
     assert set(maturity.values()) == {"immature", "neurotic", "mature"}
+
+
+# --- cues added for issue 3's depth work (fresh sentences, none from the gold sets) ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I don't have a drinking problem, I just like a drink.", "denial"),
+        ("I can quit any time I want.", "denial"),
+        ("I'm not an alcoholic.", "denial"),
+        ("Lots of people have it far worse than me.", "minimization"),
+        ("In the grand scheme of things it was a small wobble.", "minimization"),
+        ("He only shouts at me when he's drunk.", "minimization"),
+        ("I've just made some silly mistakes.", "minimization"),
+        ("From a developmental perspective my clinginess makes sense.", "intellectualization"),
+        ("It's a textbook example of enmeshment, really.", "intellectualization"),
+        ("Everybody my age drinks at the weekend.", "rationalization"),
+        ("It would have been rude not to have a second glass.", "rationalization"),
+        ("I only did it because I was exhausted.", "rationalization"),
+        ("He's the jealous one, not me.", "projection"),
+        ("My boss secretly resents me.", "projection"),
+        ("Everyone at work thinks I'm useless.", "projection"),
+        ("I was fuming with my dad so I snapped at the waiter.", "displacement"),
+        ("I had a go at my son, but really it was about the redundancy.", "displacement"),
+        ("My first wife was a saint and my second is a monster.", "splitting"),
+        ("My sister is dead to me.", "splitting"),
+        ("The more she criticises me, the more I praise her to everyone.", "reaction_formation"),
+        ("I'm thrilled for him, so, so happy for him, truly.", "reaction_formation"),
+        ("They told us it was cancer. We filled in the forms. That's basically it.", "isolation_of_affect"),
+        ("I describe the crash like I'm reading a shopping list.", "isolation_of_affect"),
+        ("The chemo has wiped me out, hahaha.", "humour"),
+        ("I've put the worry on the back burner until the results come.", "suppression"),
+        ("I told myself I'd grieve properly after the move.", "suppression"),
+        ("I channelled my anger into the band's next record.", "sublimation"),
+        ("Boxing became my outlet after the divorce.", "sublimation"),
+    ],
+    ids=[
+        "denial-no-problem",
+        "denial-quit-any-time",
+        "denial-not-an-alcoholic",
+        "minimization-others-worse",
+        "minimization-grand-scheme",
+        "minimization-only-when",
+        "minimization-just-mistakes",
+        "intellectualization-perspective",
+        "intellectualization-textbook-jargon",
+        "rationalization-my-age",
+        "rationalization-rude-not-to",
+        "rationalization-only-because",
+        "projection-the-jealous-one",
+        "projection-secretly-resents",
+        "projection-everyone-thinks",
+        "displacement-source-and-outburst",
+        "displacement-really-about",
+        "splitting-saint-and-monster",
+        "splitting-dead-to-me",
+        "reaction-formation-reversal",
+        "reaction-formation-twice-thrilled",
+        "isolation-flat-close-after-pain",
+        "isolation-shopping-list",
+        "humour-beside-chemo",
+        "suppression-back-burner",
+        "suppression-grieve-later",
+        "sublimation-anger-into-record",
+        "sublimation-outlet",
+    ],
+)
+def test_more_defense_cues(pipe: Pipeline, text: str, label: str) -> None:
+    assert label in pipe.run(text).labels(layers.DEFENSES)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Not everyone drinks at parties.",
+        "My mum is wonderful.",
+        "I shouted at the kids and I feel awful about it.",
+        "My dad died in March and I still cry every night. That's basically it.",
+        "I'm studying attachment theory this term.",
+        "My sister gave me a lift and dropped me off.",
+        "I love my grandma so much.",
+        "That's it, the bus is here.",
+    ],
+    ids=[
+        "negated-everyone-does-it",
+        "praise-alone-is-not-splitting",
+        "outburst-without-a-source-is-not-displacement",
+        "grief-told-with-feeling-is-not-isolation",
+        "a-topic-is-not-intellectualization",
+        "plain-favour",
+        "one-sincere-love",
+        "flat-close-without-pain",
+    ],
+)
+def test_no_defense_in_context(pipe: Pipeline, text: str) -> None:
+    assert pipe.run(text).get(layers.DEFENSES) == []

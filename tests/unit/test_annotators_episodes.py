@@ -208,3 +208,159 @@ def test_span_evidence_and_score(pipe: Pipeline) -> None:
 
 def test_only_client_utterances(pipe: Pipeline) -> None:
     assert episodes(pipe, CHILDHOOD, Speaker.THERAPIST) == []
+
+
+# --- cues added for issue 3's depth work (fresh sentences, none from the gold sets) ---------------
+
+MORE_CASES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "reported-insult",
+        "My brother said I was being clingy, so I stopped texting him.",
+        {"other": "sibling", "response_of_other": "criticizes", "response_of_self": "withdraws"},
+    ),
+    (
+        "told-me-to-grow-up",
+        "My uncle told me to grow up when I cried at the funeral.",
+        {"other": "relative", "response_of_other": "criticizes"},
+    ),
+    (
+        "support-as-an-action",
+        "My neighbour lent me a hand with the move when I was ill.",
+        {"other": "acquaintance", "response_of_other": "supports"},
+    ),
+    (
+        "proud-of-me",
+        "My gran said she's proud of me for going back to college.",
+        {"other": "grandparent", "response_of_other": "supports"},
+    ),
+    (
+        "patient-with-me",
+        "My husband was so patient with me while I was recovering.",
+        {"other": "partner", "response_of_other": "supports"},
+    ),
+    (
+        "nagging-controls",
+        "My wife keeps nagging me about the beer, so I just say yes to keep her quiet.",
+        {"other": "partner", "response_of_other": "controls", "response_of_self": "complies"},
+    ),
+    (
+        "cancelled-on-me",
+        "My cousin cancelled on me again and I felt gutted.",
+        {"other": "relative", "response_of_other": "rejects", "response_of_self": "hurt"},
+    ),
+    (
+        "backed-out",
+        "My sister backed out of babysitting at the last minute and I had to miss work.",
+        {"other": "sibling", "response_of_other": "abandons"},
+    ),
+    (
+        "not-in-the-picture",
+        "He hasn't been in the picture since my daughter was born.",
+        {"other": "person", "response_of_other": "abandons"},
+    ),
+    (
+        "clam-up",
+        "My manager talks down to me in meetings and I clam up.",
+        {"other": "boss", "response_of_other": "criticizes", "response_of_self": "withdraws"},
+    ),
+    (
+        "prove-myself",
+        "My father compared me to my brother constantly, so I trained every night to prove myself.",
+        {"other": "father", "response_of_other": "criticizes", "response_of_self": "tries_harder"},
+    ),
+    (
+        "what-i-did-wrong",
+        "My friend went silent on me and I kept wondering what I'd done wrong.",
+        {"other": "friend", "response_of_other": "withdraws", "response_of_self": "self_critical"},
+    ),
+    (
+        "looked-at-the-floor",
+        "My mum caught me smoking and I just looked at the floor.",
+        {"other": "mother", "response_of_self": "ashamed"},
+    ),
+    (
+        "wish-with-adverb",
+        "I wanted my wife to just listen, but she kept scrolling on her phone.",
+        {"other": "partner", "wish": "to_be_seen", "response_of_other": "ignores"},
+    ),
+    (
+        "pronoun-goes-on",
+        "My aunt picked me up from school. Then she told everyone I was lazy. I felt so small.",
+        {"other": "relative", "response_of_other": "criticizes", "response_of_self": "ashamed"},
+    ),
+    (
+        "but-turns-the-story",
+        "My dad usually helps me with the rent, but last month he refused.",
+        {"other": "father", "response_of_other": "rejects"},
+    ),
+    (
+        "she-finds-the-woman",
+        "I asked my mum for help when my stepbrother hit me, but she took his side.",
+        {"other": "mother", "response_of_other": "rejects", "wish": "to_be_helped"},
+    ),
+    (
+        "age-is-past",
+        "At fifteen my mother threw me out.",
+        {"other": "mother", "response_of_other": "rejects", "past": True},
+    ),
+    (
+        "school-year-is-past",
+        "In year three my teacher laughed at me in front of everyone.",
+        {"other": "teacher", "response_of_other": "criticizes", "past": True},
+    ),
+    (
+        "her-wish-is-not-mine-but-let-me-is",
+        "My girlfriend wanted some space, so I went quiet.",
+        {"other": "partner", "wish": None, "response_of_self": "withdraws"},
+    ),
+    (
+        "object-wish-after-ignoring",
+        "My boss ignored my proposal and I went home early.",
+        {"other": "boss", "response_of_other": "ignores", "wish": "to_be_seen"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in MORE_CASES], ids=[c[0] for c in MORE_CASES])
+def test_more_episode_cues(pipe: Pipeline, text: str, expected: dict[str, Any]) -> None:
+    (found,) = episodes(pipe, text)
+    assert {k: found.get(k) for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If my partner ever raised her voice at me I'd leave.",
+        "I'm scared that if I tell my dad he'll shout at me.",
+        "I'll do anything to get my son back.",
+        "I hope my mum will be proud of me one day.",
+        "My colleague is furious with her husband.",
+        "My father never hit me.",
+        "My sister dropped me off at the station.",
+        "I didn't feel stupid when my boss asked.",
+    ],
+    ids=[
+        "if-ever-is-imagined",
+        "if-with-future-is-imagined",
+        "own-future-is-not-told",
+        "hope-is-not-told",
+        "anger-at-a-third-party",
+        "negated-response",
+        "a-lift-is-not-abandonment",
+        "negated-self-response",
+    ],
+)
+def test_not_a_told_episode(pipe: Pipeline, text: str) -> None:
+    assert episodes(pipe, text) == []
+
+
+def test_the_wish_of_the_other_is_not_the_clients(pipe: Pipeline) -> None:
+    (found,) = episodes(pipe, "My boyfriend said he needed freedom and I cried all night.")
+    assert found["wish"] is None and found["response_of_self"] == "hurt"
+    (own,) = episodes(pipe, "My mum never lets me make my own choices and I just give in.")
+    assert own["wish"] == "to_be_independent"
+
+
+def test_an_object_wish_needs_the_others_response_on_it(pipe: Pipeline) -> None:
+    (found,) = episodes(pipe, "My father hit me, so I hid my report card.")
+    assert found["wish"] is None and found["response_of_other"] == "hurts"

@@ -146,3 +146,35 @@ def test_talking_to_a_person_is_not_a_town(pipe: Pipeline) -> None:
 )
 def test_work_as_a_verb_is_no_place(pipe: Pipeline, text: str) -> None:
     assert pipe.run(text).get(layers.PLACES) == []
+
+
+# --- roles and names added for issue 3's depth work -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "surface"),
+    [
+        ("My old coach made me run laps", "teacher", "My old coach"),
+        ("my former swimming coach shouted", "teacher", "my former swimming coach"),
+        ("The kids at school called me names", "acquaintance", "The kids at school"),
+        ("I'm separated from my missus", "partner", "my missus"),
+        ("my line manager ignored me", "boss", "my line manager"),
+    ],
+    ids=["coach-with-adjective", "sport-coach", "kids-at-school", "missus", "line-manager"],
+)
+def test_more_roles(pipe: Pipeline, text: str, label: str, surface: str) -> None:
+    assert (label, surface) in [(lab, d["surface"]) for lab, d in figures(pipe, text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Priya hasn't spoken to me since.", ["Priya"]),
+        ("Marcus refused to help.", ["Marcus"]),
+        ("Drinking was the only thing that helped.", []),
+        ("[sighs] Mechanic, or anything with cars.", []),
+    ],
+    ids=["name-before-hasnt", "name-before-refused", "gerund-is-not-a-name", "word-after-a-bracket-note"],
+)
+def test_sentence_initial_names(pipe: Pipeline, text: str, names: list[str]) -> None:
+    assert [d["name"] for lab, d in figures(pipe, text) if lab == "person"] == names

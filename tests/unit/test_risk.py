@@ -38,6 +38,9 @@ EXPLICIT = [
     ("unalive", "I want to unalive myself", "ideation", "explicit", "moderate"),
     ("suicidal", "I feel suicidal tonight", "ideation", "explicit", "moderate"),
     ("typo-suicde", "been having suicdal thoughts", "ideation", "explicit", "moderate"),
+    # A counterfactual about oneself is ideation, not talk of someone else's suicide.
+    ("would-have-committed", "I would have committed suicide years ago if not for my mom", "ideation",
+     "explicit", "low"),
     ("curly-apostrophe", "I’m going to kill myself", "intent", "explicit", "high"),
     ("no-apostrophe-intent", "im gonna kill myself", "intent", "explicit", "high"),
     ("wish-dead", "I wish I was dead", "wish_to_be_dead", "explicit", "low"),

@@ -483,3 +483,37 @@ def test_model_hits_without_a_word_of_risk_do_not_flag(text: str) -> None:
 )
 def test_model_still_reaches_phrasings_with_a_word_of_risk(text: str) -> None:
     assert RiskScreen().screen(text).flagged
+
+
+def test_therapy_talk_rate_counts_client_utterances_only(tmp_path: Path) -> None:
+    from reverie.analysis.risk_eval import evaluate_therapy_talk
+
+    path = tmp_path / "talk.csv"
+    path.write_text(
+        "transcript_id,interlocutor,utterance_text\n"
+        "1,therapist,Do you want to kill time before the appointment?\n"
+        "1,client,I want to kill myself\n"
+        "1,client,I walked the dog and cooked dinner\n"
+        "1,client,My sister called about the holidays\n"
+        "1,client,I had a coffee with a friend\n",
+        encoding="utf-8",
+    )
+    result = evaluate_therapy_talk(path)
+    assert result["n_client_utterances"] == 4
+    assert result["flagged_rate"] == 0.25
+    assert result["flagged_rate_rules_only"] == 0.25
+    assert result["examples"] == ["I want to kill myself"]
+
+
+def test_therapy_talk_rate_refuses_a_file_without_client_talk(tmp_path: Path) -> None:
+    from reverie.analysis.risk_eval import evaluate_therapy_talk
+    from reverie.errors import InputError
+
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError):
+        evaluate_therapy_talk(path)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(InputError):
+        evaluate_therapy_talk(binary)
