@@ -173,7 +173,7 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def bench_turns(runtime: Runtime, case_name: str, turns: int) -> dict[str, Any]:
-    engine = runtime.engine()
+    engine = runtime.engine(consent_actor="bench")
     open_ms = _timed(lambda: engine.open(case_name))
     rng = random.Random(11)
     times = []

@@ -66,7 +66,7 @@ def _lines(stream: Any) -> Any:
 
 
 def cmd_session(args: argparse.Namespace) -> int:
-    from reverie.errors import InputError
+    from reverie.errors import ConsentRequiredError, InputError, StorageError
     from reverie.runtime import Runtime
 
     settings = _settings(args)
@@ -77,40 +77,105 @@ def cmd_session(args: argparse.Namespace) -> int:
             "reverie: no supervising clinician is named (set REVERIE_CLINICIAN); "
             "until one is, use reverie only to try it out, not for care.\n"
         )
-    runtime = Runtime.open(settings)
+    try:
+        runtime = Runtime.open(settings)
+    except StorageError as exc:
+        _error(f"the session could not start: {exc}{_IN_DANGER}", args.json)
+        return 1
     out = sys.stdout
     interactive = sys.stdin.isatty() and not args.json
     refused = 0
+    # Once the store fails, or the client's consent is missing, the session stops taking messages.
+    broken: StorageError | ConsentRequiredError | None = None
+    import getpass
+
+    # The opening reply carries the AI disclosure; consent is recorded as it is shown, once per case.
+    engine: SessionEngine = runtime.engine(consent_actor=f"terminal:{getpass.getuser()}")
     try:
-        engine: SessionEngine = runtime.engine()
-        _print_reply(engine.open(args.case), args.json, out)
-        if interactive:
+        try:
+            _print_reply(engine.open(args.case), args.json, out)
+        except (StorageError, ConsentRequiredError) as exc:
+            broken = exc
+            _error(f"the session could not start: {exc}{_IN_DANGER}", args.json)
+        if interactive and broken is None:
             out.write("(type /end to finish the session)\n")
         stream = sys.stdin.buffer
         for number, line in _lines(iter(lambda: _read(stream, interactive), b"")):
+            if line is not None and line.strip() == END:
+                break
+            if line is not None and not line.strip():
+                continue
+            if broken is not None:
+                refused += 1
+                if args.json or not isinstance(broken, ConsentRequiredError):  # consent: said once
+                    _error(
+                        f"line {number}: not stored, the session had stopped: {broken}",
+                        args.json,
+                        stored=False,
+                    )
+                continue
             if line is None:
                 refused += 1
                 _error(
-                    f"line {number}: not valid UTF-8; nothing was stored. Send plain UTF-8 text.", args.json
+                    f"line {number}: not valid UTF-8; nothing was stored. Send plain UTF-8 text.",
+                    args.json,
+                    stored=False,
                 )
-                continue
-            if line.strip() == END:
-                break
-            if not line.strip():
                 continue
             try:
                 _print_reply(engine.turn(line), args.json, out)
             except InputError as exc:
                 refused += 1
-                _error(f"line {number}: {exc}", args.json)
-        if engine.active:
+                _error(f"line {number}: {exc}", args.json, stored=False)
+            except ConsentRequiredError as exc:
+                # Consent missing, or withdrawn (in the web app) while this session ran: nothing of
+                # the message was stored or screened, and no later line will be.
+                refused += 1
+                broken = exc
+                _error(
+                    f"line {number}: {exc} The session stops here; no later line is stored.{_IN_DANGER}",
+                    args.json,
+                    stored=False,
+                )
+            except StorageError as exc:
+                # The engine stores the message first, then the reply in one transaction: either
+                # may be the write that failed. Tell the client which, then stop the session.
+                refused += 1
+                broken = exc
+                stored = _client_message_kept(runtime, args.case, line)
+                what = (
+                    "your message was stored, but reverie could not save its reply"
+                    if stored
+                    else "your message was not stored"
+                )
+                _error(f"line {number}: {what}: {exc} The session stops here.{_IN_DANGER}", args.json, stored=stored)
+        if engine.active and broken is None:
             _print_reply(engine.close(), args.json, out)
     except KeyboardInterrupt:
-        if engine.active:
+        if engine.active and broken is None:
             _print_reply(engine.close(), args.json, out)
     finally:
         runtime.close()
-    return 1 if refused else 0
+    return 1 if refused or broken else 0
+
+
+_IN_DANGER = " If you are in danger, call your local emergency number (in the US: 911, or call or text 988)."
+
+
+def _client_message_kept(runtime: Any, case_name: str, text: str) -> bool:
+    """Whether ``text`` is the last thing stored in the case's latest session (read after a failed
+    turn: the client's message is stored alone first, the reply after it)."""
+    from reverie.domain import Speaker
+    from reverie.errors import StorageError
+
+    try:
+        store = runtime.store
+        case = store.find_case(case_name)
+        sessions = store.sessions(case.id) if case is not None else []
+        said = store.utterances(case.id, session_id=sessions[-1].id) if sessions else []
+    except StorageError:
+        return False
+    return bool(said) and said[-1].speaker is Speaker.CLIENT and said[-1].text == text.strip()  # stored stripped
 
 
 def _read(stream: Any, interactive: bool) -> bytes:
@@ -121,18 +186,23 @@ def _read(stream: Any, interactive: bool) -> bytes:
     return line
 
 
-def _error(message: str, as_json: bool) -> None:
+def _error(message: str, as_json: bool, *, stored: bool | None = None) -> None:
+    """Report a problem; with ``--json`` also as a JSON line ``{"error": ..., "stored": ...}``
+    (``stored`` only where a client message is concerned: whether it was kept)."""
     if as_json:
-        sys.stdout.write(json.dumps({"error": message}) + "\n")
+        doc: dict[str, Any] = {"error": message}
+        if stored is not None:
+            doc["stored"] = stored
+        sys.stdout.write(json.dumps(doc) + "\n")
         sys.stdout.flush()
     sys.stderr.write(f"reverie: {message}\n")
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from reverie.storage import open_store
+    from reverie.storage import Keyring, open_store
 
     settings = _settings(args)
-    with open_store(settings.database()) as store:
+    with open_store(settings.database(), keyring=Keyring.from_settings(settings)) as store:
         cases = store.list_cases()
         if args.json:
             print(
@@ -158,10 +228,10 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 def cmd_alerts(args: argparse.Namespace) -> int:
     from reverie.domain import EventKind
-    from reverie.storage import open_store
+    from reverie.storage import Keyring, open_store
 
     settings = _settings(args)
-    with open_store(settings.database()) as store:
+    with open_store(settings.database(), keyring=Keyring.from_settings(settings)) as store:
         cases = [store.get_case(args.case)] if args.case else store.list_cases()
         rows = []
         for case in cases:
@@ -194,10 +264,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 def cmd_resolve_crisis(args: argparse.Namespace) -> int:
     from reverie.dialogue.engine import SessionEngine
-    from reverie.storage import open_store
+    from reverie.storage import Keyring, open_store
 
     settings = _settings(args)
-    with open_store(settings.database()) as store:
+    with open_store(settings.database(), keyring=Keyring.from_settings(settings)) as store:
         case = store.get_case(args.case)
         done = SessionEngine.resolve_crisis(
             store, case, clinician=args.clinician or case.clinician, note=args.note
@@ -229,10 +299,10 @@ def cmd_formulation(args: argparse.Namespace) -> int:
     from reverie import clinician
     from reverie.errors import InputError
     from reverie.runtime import make_embedder
-    from reverie.storage import open_store
+    from reverie.storage import Keyring, open_store
 
     settings = _settings(args)
-    with open_store(settings.database()) as store:
+    with open_store(settings.database(), keyring=Keyring.from_settings(settings)) as store:
         case = store.get_case(args.case)
         if args.client_view:
             print(json.dumps(clinician.for_the_client(store, case), ensure_ascii=False, indent=2))
@@ -323,11 +393,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 f"No behaviour model at {model}. Train one first: reverie train behaviour --data PATH "
                 "(AnnoMI's licence does not allow shipping trained weights)."
             )
-        result = evaluate_behaviour(path, model)
+        from reverie.analysis.behaviour import model_tier
+
+        encoder = None
+        if model_tier(model) == "full":  # the tier is the model's, whatever --tier says
+            from reverie.memory import MiniLMEmbedder
+
+            encoder = MiniLMEmbedder()
+        result = evaluate_behaviour(path, model, encoder)
     else:
         from reverie.analysis.gold import evaluate_gold
 
-        result = evaluate_gold(args.task, path)
+        result = evaluate_gold(args.task, path, half=args.half)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
@@ -337,12 +414,37 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else behaviour_model_path(_settings(args))
     out.parent.mkdir(parents=True, exist_ok=True)
-    result = train_behaviour(Path(args.data), out, folds=args.folds)
+    encoder = None
+    if args.tier == "full":
+        from reverie.memory import MiniLMEmbedder
+
+        encoder = MiniLMEmbedder()
+    result = train_behaviour(Path(args.data), out, folds=args.folds, encoder=encoder)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if getattr(args, "web", False):
+        from reverie.web.loadbench import render, run_web_bench
+
+        web = run_web_bench(clients=args.clients, turns=args.web_turns, embedder=args.embedder or "hashing")
+        print(json.dumps(web, indent=2) if args.json else render(web))
+        return 0 if all(t["met"] for t in web["targets"]) or not args.strict else 1
+    if getattr(args, "scale", False):
+        from reverie.scale_bench import DEFAULT_URL, render_scale, run_scale_bench
+
+        scale = run_scale_bench(
+            args.db or DEFAULT_URL,
+            cases=args.cases,
+            per_case=args.per_case,
+            large_case=args.large_case,
+            queries=args.queries,
+            sizes=[int(size) for size in args.sizes.split(",") if size.strip()],
+            annotate=not args.no_annotations,
+        )
+        print(json.dumps(scale, indent=2) if args.json else render_scale(scale))
+        return 0 if all(t["met"] for t in scale["targets"]) or not args.strict else 1
     from reverie.bench import render_bench, run_bench
 
     result = run_bench(
@@ -424,6 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", choices=["fast", "full"], default="fast",
                    help="affect: the fast tier (hashed features) or full (blended with MiniLM embeddings)")
     p.add_argument("--model", help="behaviour: the trained model file (default: in the data folder)")
+    p.add_argument("--half", choices=["dev", "test"],
+                   help="episodes, defenses, transference: score only the dev (odd lines) or test (even lines) half")
     p.add_argument("--db", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_eval)
 
@@ -434,6 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="where to write the model (default: models/behaviour.npz in the data folder)"
     )
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds, split by transcript")
+    p.add_argument("--tier", choices=["fast", "full"], default="fast",
+                   help="fast (hashed words) or full (plus MiniLM sentence vectors: slower, a little better)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("bench", help="performance benchmarks (DESIGN section 6)")
@@ -443,7 +549,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--turns", type=int, default=200, help="client turns to time")
     p.add_argument("--embedder", choices=["minilm", "hashing"])
     p.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    p.add_argument("--web", action="store_true", help="the web load benchmark instead (docs/web.md)")
+    p.add_argument("--clients", type=int, default=50, help="--web: concurrent simulated clients")
+    p.add_argument("--web-turns", type=int, default=10, help="--web: turns per client")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="case memory at clinic scale on PostgreSQL instead (docs/benchmarks.md)",
+    )
+    p.add_argument(
+        "--db", metavar="URL", help="--scale: the PostgreSQL server (a scratch database is made there)"
+    )
+    p.add_argument("--cases", type=int, default=100, help="--scale: cases to store")
+    p.add_argument("--per-case", type=int, default=10_000, help="--scale: client utterances per case")
+    p.add_argument("--large-case", type=int, default=200_000, help="--scale: utterances of the large case")
+    p.add_argument("--queries", type=int, default=200, help="--scale: searches timed per sampled case")
+    p.add_argument("--sizes", default="", help="--scale: also one in-memory case of each size (e.g. 1000000)")
+    p.add_argument("--no-annotations", action="store_true", help="--scale: store no annotations")
     p.set_defaults(func=cmd_bench)
+
+    import importlib
+
+    from reverie.commands import MODULES
+
+    for name in MODULES:
+        importlib.import_module(f"reverie.commands.{name}").register(sub, db_option)
     return parser
 
 

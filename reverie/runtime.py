@@ -10,7 +10,7 @@ from reverie.analysis.registry import DEFAULT_ANNOTATORS, build_pipeline
 from reverie.dialogue.engine import Clock, SessionEngine, utc_now
 from reverie.memory import Embedder, HashingEmbedder, MiniLMEmbedder
 from reverie.settings import Settings
-from reverie.storage import open_store
+from reverie.storage import Keyring, open_store
 from reverie.storage.base import Store
 
 
@@ -32,12 +32,23 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        store = open_store(settings.database(), synchronous=settings.sqlite_synchronous)
+        store = open_store(
+            settings.database(),
+            keyring=Keyring.from_settings(settings),
+            synchronous=settings.sqlite_synchronous,
+        )
         return cls(settings, store, listening_pipeline(), make_embedder(settings))
 
-    def engine(self, clock: Clock = utc_now) -> SessionEngine:
+    def engine(self, clock: Clock = utc_now, *, consent_actor: str | None = None) -> SessionEngine:
+        """A session engine; ``consent_actor`` records first consent when a case is opened
+        (the terminal only: the web app records consent through the client's account)."""
         return SessionEngine(
-            self.store, settings=self.settings, pipeline=self.pipeline, embedder=self.embedder, clock=clock
+            self.store,
+            settings=self.settings,
+            pipeline=self.pipeline,
+            embedder=self.embedder,
+            clock=clock,
+            consent_actor=consent_actor,
         )
 
     def close(self) -> None:

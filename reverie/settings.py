@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reverie.errors import ConfigurationError
@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         description="SQLite file path or postgresql:// URL; default: reverie.db in data_dir.",
     )
     locale: str = "en-US"
+    jung_wat_file: Path | None = Field(
+        default=None,
+        description="Jung's 100 stimulus words (TSV); default: shared/data/jung_wat beside the checkout.",
+    )
     clinician: str = Field(
         default=UNNAMED_CLINICIAN,
         description="The licensed clinician responsible for new cases.",
@@ -53,6 +57,22 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=20_000, ge=100, le=1_000_000)
     disclosure_absence_days: int = Field(default=7, ge=1)
     disclosure_every_minutes: int = Field(default=180, ge=10)
+    idle_minutes: int = Field(
+        default=15,
+        ge=5,
+        le=60,
+        description="Minutes without use after which a clinician, supervisor or admin sign-in ends.",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of the 32-byte master key that wraps every case's data keys; "
+        "when unset, the key file is used.",
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="File holding the master key (base64); default: master.key in data_dir, "
+        "created (mode 0600) only for a new database.",
+    )
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -35,7 +35,8 @@ from reverie.dialogue.planner import Planner, Situation
 from reverie.dialogue.state import STATE_KEY, EngineState
 from reverie.dialogue.words import quote, sentences
 from reverie.domain import Case, EventKind, Evidence, Session, Speaker, Utterance
-from reverie.errors import EmptyInputError, InputError, InputTooLargeError
+from reverie.domain.access import ConsentKind
+from reverie.errors import ConsentRequiredError, EmptyInputError, InputError, InputTooLargeError
 from reverie.instruments.helplines import directory, emergency_number, helplines_for
 from reverie.memory import CaseMemory, Embedder, PastPresentLinker
 from reverie.settings import Settings
@@ -119,8 +120,12 @@ class SessionEngine:
         phraser: Phraser | None = None,
         screen: RiskScreen | None = None,
         clock: Clock = utc_now,
+        consent_actor: str | None = None,
     ) -> None:
         self.store = store
+        # Who records AI_SESSIONS and ANALYSIS consent when a case is first opened (after the
+        # disclosure): the terminal passes 'terminal:<user>'; None records nothing.
+        self.consent_actor = consent_actor
         self.settings = settings
         self.pipeline = pipeline
         self.embedder = embedder
@@ -142,6 +147,15 @@ class SessionEngine:
             case_name, clinician=self.settings.clinician, locale=self.settings.locale
         )
         with self.store.transaction():
+            if self.consent_actor and not self.store.consent_history(case.id):
+                for kind in (ConsentKind.AI_SESSIONS, ConsentKind.ANALYSIS):
+                    self.store.record_consent(case.id, kind, True, actor=self.consent_actor)
+            if not self.store.consents(case.id)[ConsentKind.AI_SESSIONS]:
+                raise ConsentRequiredError(
+                    "The client has not consented to (or has withdrawn consent for) sessions with "
+                    "reverie; no session was opened. Ask the client to give consent in their account "
+                    "settings first."
+                )
             return self._open(case)
 
     def _open(self, case: Case) -> Reply:
@@ -245,13 +259,20 @@ class SessionEngine:
     def turn(self, text: str) -> Reply:
         run = self._require_run()
         text = check_message(text, self.settings.max_message_chars)
+        consent = self.store.consents(run.case.id)  # read every turn: a revocation stops the next one
+        if not consent[ConsentKind.AI_SESSIONS]:
+            raise ConsentRequiredError(
+                "The client has not consented to (or has withdrawn consent for) sessions with reverie; "
+                "nothing was stored. Ask the client to give consent in their account settings first."
+            )
         utterance = self.store.add_utterance(run.session.id, Speaker.CLIENT, text)  # durable first
         with self.store.transaction():  # everything after it is kept together, in one commit
-            return self._answer(run, utterance, text)
+            return self._answer(run, utterance, text, analysis=consent[ConsentKind.ANALYSIS])
 
-    def _answer(self, run: _SessionRun, utterance: Utterance, text: str) -> Reply:
+    def _answer(self, run: _SessionRun, utterance: Utterance, text: str, *, analysis: bool = True) -> Reply:
         assessment = self.screen.screen(text)  # the crisis gate, before any other analysis
-        doc = self.pipeline.run(text, Speaker.CLIENT)
+        # Without ANALYSIS consent only the crisis gate (safety) looks at the message.
+        doc = self.pipeline.run(text, Speaker.CLIENT) if analysis else Doc(text=text, speaker=Speaker.CLIENT)
         for annotation in assessment.to_annotations():
             doc.add(annotation)
         stored = doc.stored_annotations()

@@ -207,7 +207,7 @@ def test_clinician_sees_alerts_and_resolves_the_protocol(tmp_path: Path) -> None
 
 def test_unknown_locale_gets_a_notice_for_the_clinician(tmp_path: Path) -> None:
     db = str(tmp_path / "l.db")
-    env = {**ENV, "REVERIE_DATA_DIR": str(tmp_path), "REVERIE_LOCALE": "xx-XX"}
+    env = {**ENV, "REVERIE_DATA_DIR": str(tmp_path / "data"), "REVERIE_LOCALE": "xx-XX"}  # one key file
     subprocess.run(
         [sys.executable, "-m", "reverie.cli", "session", "--case", "l", "--db", db, "--json"],
         input=b"hello\n",

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from reverie.domain import Speaker
+from reverie.storage.crypto import Keyring
 from reverie.storage.sqlite import SQLiteStore
 
 RUNS = 8
@@ -56,7 +57,7 @@ def test_killed_sessions_lose_no_acknowledged_message(tmp_path: Path) -> None:
         proc.stdout.close()
     with sqlite3.connect(db) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    store = SQLiteStore(db)
+    store = SQLiteStore(db, keyring=Keyring.from_file(db.parent / "master.key"))  # the CLI made it
     case = store.get_case("k")
     kept = [u.text for u in store.utterances(case.id) if u.speaker is Speaker.CLIENT]
     assert [m for m in kept if "in flight" not in m] == acked
