@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements/models.txt
 	touch $(STAMP)
 
 run: install
-	$(BIN)/reverie session
+	$(BIN)/reverie serve
 
 test: install
 	$(BIN)/ruff check reverie tests

@@ -14,14 +14,16 @@ ALLOWED = {
     "analysis": {"domain"},
     "instruments": {"domain"},
     "storage": {"domain"},
+    "access": {"domain", "storage"},
+    "exchange": {"domain", "storage", "instruments"},
     "memory": {"domain", "analysis", "storage"},
     "formulation": {"domain", "analysis", "memory"},
     "dialogue": {"domain", "analysis", "memory", "instruments", "storage", "formulation"},
-    "web": {"domain", "analysis", "memory", "instruments", "storage", "formulation", "dialogue", "runtime",
-            "clinician"},
+    "web": {"domain", "analysis", "memory", "instruments", "storage", "formulation", "dialogue", "access",
+            "exchange", "runtime", "clinician"},
 }
 SHARED = {"errors", "settings"}
-ENTRY_POINTS = {"cli", "bench", "web", "runtime", "clinician"}
+ENTRY_POINTS = {"cli", "commands", "bench", "scale_bench", "web", "runtime", "clinician"}
 
 
 def _layer(path: Path) -> str:
