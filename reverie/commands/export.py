@@ -24,9 +24,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     if args.json:
-        print(json.dumps({"case": case.name, "format": done.format, "path": str(done.path), "bytes": done.size}))
+        print(
+            json.dumps({"case": case.name, "format": done.format, "path": str(done.path), "bytes": done.size})
+        )
     else:
-        print(f"Exported {case.name} as {done.format} to {done.path} ({done.size} bytes); the export is audited.")
+        print(
+            f"Exported {case.name} as {done.format} to {done.path} ({done.size} bytes); the export is audited."
+        )
     return 0
 
 
@@ -37,7 +41,9 @@ def register(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -> 
     )
     p.add_argument("case", metavar="CASE", help="the case name")
     p.add_argument("--format", required=True, choices=["fhir", "json", "md"])
-    p.add_argument("--out", metavar="PATH", help="file to write (default: CASE.fhir.json, CASE.json or CASE.md)")
+    p.add_argument(
+        "--out", metavar="PATH", help="file to write (default: CASE.fhir.json, CASE.json or CASE.md)"
+    )
     p.add_argument("--actor", help="who exports, for the audit log (default: REVERIE_CLINICIAN)")
     p.add_argument("--purpose", default=DEFAULT_PURPOSE, help="why, for the audit log")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")

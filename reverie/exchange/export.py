@@ -47,13 +47,14 @@ def _check_format(fmt: str) -> str:
 
 def render(store: Store, case: Case, fmt: str, *, exported_at: datetime) -> bytes:
     """The export of ``case`` in ``fmt`` ("fhir", "json" or "md") as UTF-8 bytes. A FHIR Bundle
-    that fails validation raises ``InputError`` listing the issues (a bug: please report it)."""
+    names the client by the store's pseudonym of the case (``Store.case_pseudonym``); one that
+    fails validation raises ``InputError`` listing the issues (a bug: please report it)."""
     record = client_record(store, case, exported_at=exported_at)
     if _check_format(fmt) == "md":
         return record_markdown(record).encode("utf-8")
     document: dict[str, Any] = record
     if fmt == "fhir":
-        document = fhir_bundle(case, record)
+        document = fhir_bundle(record, store.case_pseudonym(case.id))
         issues = validate_bundle(document)
         if issues:
             raise InputError(
@@ -80,9 +81,9 @@ def export_case(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Export:
     """Render, audit (``append_audit(actor, "export", case_id=..., purpose=..., detail={"format":
-    fmt})``) and write atomically to ``out`` (default ``default_path``). ``InputError`` for an
-    unknown format or an empty actor or purpose; ``StorageError`` if the store keeps no audit
-    log or the file cannot be written (then nothing was written)."""
+    fmt})``) and write atomically to ``out`` (default ``default_path``; a new file of mode 0600).
+    ``InputError`` for an unknown format or an empty actor or purpose; ``StorageError`` if the
+    store keeps no audit log or the file cannot be written (then nothing was written)."""
     _check_format(fmt)
     if not actor.strip() or not purpose.strip():
         raise InputError("Say who is exporting (actor) and why (purpose): both are written to the audit log.")
@@ -94,6 +95,13 @@ def export_case(
             f"This store ({type(store).__name__}) keeps no audit log, so the export was not written. "
             "Use a store with an audit log (SQLite or PostgreSQL)."
         )
-    append_audit(actor, "export", case_id=case.id, purpose=purpose, detail={"format": fmt, "file": target.name})
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():  # refused before it is audited: nothing was exported
+        raise StorageError(
+            f"The folder {folder} does not exist, so the export was not written. Create it or choose another --out."
+        )
+    append_audit(
+        actor, "export", case_id=case.id, purpose=purpose, detail={"format": fmt, "file": target.name}
+    )
     write_atomic(target, data)
     return Export(target, fmt, len(data))

@@ -1,7 +1,9 @@
 """The client record as a FHIR R4 Bundle of type ``collection``.
 
-Entries, in order: one pseudonymous ``Patient`` (no name, no contact; an identifier that is a
-one-way hash of the case, under a local system URI), then per measure taken a
+Entries, in order: one pseudonymous ``Patient`` (no name, no contact; as its identifier, under
+a local system URI, the case's pseudonym from the store: ``Store.case_pseudonym``, a keyed
+HMAC that only this installation can compute, so a guessed case id and time cannot be linked
+to a bundle), then per measure taken a
 ``QuestionnaireResponse`` (status ``completed``, one item per question with its LOINC answer
 coding) and an ``Observation`` (status ``final``, category ``survey``, the LOINC total-score
 code, ``valueInteger``, the severity as interpretation text, ``derivedFrom`` the response),
@@ -10,32 +12,24 @@ plain-text summary: counts, length and themes, never the client's words and neve
 psychotherapy notes (which the record does not contain).
 
 Every ``fullUrl`` is a ``urn:uuid:`` derived from the pseudonym and the entry, so exporting the
-same record twice gives the same identifiers. Built only from ``client_record``'s document.
+same record twice gives the same identifiers. Built only from ``client_record``'s document and
+the pseudonym.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import uuid
 from typing import Any
 
-from reverie.domain import Case
 from reverie.instruments.measures import instrument
 
-__all__ = ["PSEUDONYM_SYSTEM", "fhir_bundle", "pseudonym"]
+__all__ = ["PSEUDONYM_SYSTEM", "fhir_bundle"]
 
 PSEUDONYM_SYSTEM = "urn:reverie:case-pseudonym"
 LOINC = "http://loinc.org"
 _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 _NAMESPACE = uuid.UUID("6f1d3c52-3a43-5b8e-9a0e-7d1b0c6a2f11")
-
-
-def pseudonym(case: Case) -> str:
-    """A one-way identifier of the case: SHA-256 over its id and creation time (hex, 64
-    characters). It links exports of the same case; it does not reveal the case name."""
-    seed = f"reverie-case:{case.id}:{case.created_at.isoformat()}".encode()
-    return hashlib.sha256(seed).hexdigest()
 
 
 def _urn(alias: str, key: str) -> str:
@@ -129,10 +123,10 @@ def _document(session: dict[str, Any], patient: str) -> dict[str, Any]:
     }
 
 
-def fhir_bundle(case: Case, record: dict[str, Any]) -> dict[str, Any]:
-    """The Bundle for ``record`` (from ``client_record`` for ``case``); see the module docstring.
-    The caller validates it with ``fhir_validate.validate_bundle`` before it leaves."""
-    alias = pseudonym(case)
+def fhir_bundle(record: dict[str, Any], alias: str) -> dict[str, Any]:
+    """The Bundle for ``record`` (from ``client_record``) with the Patient known as ``alias``
+    (``store.case_pseudonym(case.id)``); see the module docstring. The caller validates it with
+    ``fhir_validate.validate_bundle`` before it leaves."""
     patient_url = _urn(alias, "patient")
     entries = [
         _entry(
@@ -147,10 +141,16 @@ def fhir_bundle(case: Case, record: dict[str, Any]) -> dict[str, Any]:
     for measure in record["measures"]:
         response_url = _urn(alias, f"response/{measure['id']}")
         entries.append(_entry(response_url, _questionnaire_response(measure, patient_url)))
-        entries.append(_entry(_urn(alias, f"observation/{measure['id']}"), _observation(measure, patient_url, response_url)))
+        entries.append(
+            _entry(
+                _urn(alias, f"observation/{measure['id']}"), _observation(measure, patient_url, response_url)
+            )
+        )
     for session in record["sessions"]:
         if session["ended_at"] is not None:
-            entries.append(_entry(_urn(alias, f"session/{session['number']}"), _document(session, patient_url)))
+            entries.append(
+                _entry(_urn(alias, f"session/{session['number']}"), _document(session, patient_url))
+            )
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid5(_NAMESPACE, f"{alias}/bundle/{record['exported_at']}")),

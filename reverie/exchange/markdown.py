@@ -18,10 +18,21 @@ def _frame(record: dict[str, Any]) -> list[str]:
     if not record["agreements"]:
         out += ["No working agreement was recorded.", ""]
     for a in record["agreements"]:
-        out.append(f"### Version {a['version']} ({a['created_at']}, {'accepted' if a['accepted'] else 'not accepted'})")
+        out.append(
+            f"### Version {a['version']} ({a['created_at']}, {'accepted' if a['accepted'] else 'not accepted'})"
+        )
         out.append("")
-        for key in ("sessions_per_week", "session_minutes", "cancellation_hours", "review_after_sessions",
-                    "supervising_clinician", "fees", "confidentiality", "limits_of_confidentiality", "ai_disclosure"):
+        for key in (
+            "sessions_per_week",
+            "session_minutes",
+            "cancellation_hours",
+            "review_after_sessions",
+            "supervising_clinician",
+            "fees",
+            "confidentiality",
+            "limits_of_confidentiality",
+            "ai_disclosure",
+        ):
             out.append(f"- {key.replace('_', ' ').capitalize()}: {_line(a[key])}")
         out += [f"- Your change: {_line(c)}" for c in a["client_changes"]]
         out.append("")
@@ -30,7 +41,11 @@ def _frame(record: dict[str, Any]) -> list[str]:
         out += ["No crisis plan was recorded.", ""]
     for p in record["crisis_plans"]:
         out += [f"### Version {p['version']} ({p['created_at']})", ""]
-        for key, title in (("warning_signs", "Warning signs"), ("coping", "What helps"), ("people", "People")):
+        for key, title in (
+            ("warning_signs", "Warning signs"),
+            ("coping", "What helps"),
+            ("people", "People"),
+        ):
             out += [f"- {title}: {_line(v)}" for v in p[key]]
         out += [f"- Service: {_line(h['name'])}, {_line(h['contact'])}" for h in p["services"]]
         out.append("")

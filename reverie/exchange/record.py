@@ -127,7 +127,9 @@ def _formulation(store: Store, case: Case) -> dict[str, Any] | None:
         review = item.get("review") or {}
         if review.get("action") not in ("confirmed", "edited"):
             continue
-        items.append({"section": item.get("section"), "statement": item.get("plain") or item.get("statement")})
+        items.append(
+            {"section": item.get("section"), "statement": item.get("plain") or item.get("statement")}
+        )
     return {"clinician": signed.get("clinician"), "signed_at": signed.get("signed_at"), "items": items}
 
 

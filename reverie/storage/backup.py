@@ -7,8 +7,10 @@ What a caller may rely on:
   mode readers never block writers). The copy is a plain single SQLite file (rollback journal,
   no ``-wal``), renamed into place only after it passed ``PRAGMA integrity_check``; then a
   manifest ``<target>.manifest.json`` (SHA-256 and size of the file, schema version, rows per
-  table) is written beside it atomically; if that fails the copy is removed too. It holds exactly what the database holds: clinical
-  text stays as the ciphertext the store wrote, and the keys to read it are not in it.
+  table) is written beside it atomically; if that fails the copy is removed too. It holds
+  exactly what the database holds: clinical text stays as the ciphertext the store wrote, and
+  the keys to read it are not in it. The copy and its manifest are new files with mode 0600
+  (owner only), whatever the mode of the database or of a backup they replace.
 * ``check_backup(target)`` verifies a backup against its manifest (hash, size, integrity,
   schema version, rows per table) and raises ``IntegrityError`` for any mismatch, a missing or
   unreadable manifest, or a file that is not a sound database.
@@ -16,8 +18,9 @@ What a caller may rely on:
   Into a sound database it copies with the backup API, which writes the whole backup in one
   transaction of the destination: other connections see the old or the new database, never
   a mix, and a crash mid-way leaves the old one. A missing database is created by a
-  rename. A damaged one is first kept beside itself as ``<db>.damaged-<time>`` (with its
-  ``-wal``), then replaced by a rename.
+  rename, with mode 0600. A damaged one is first kept beside itself as ``<db>.damaged-<time>``
+  (with its ``-wal``), then replaced by a rename; the new file keeps the damaged one's mode, so
+  a restore never changes the mode the operator gave the database.
 * PostgreSQL is not handled here: ``sqlite_path`` refuses it with ``pg_dump``'s advice.
 """
 
@@ -28,6 +31,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -99,7 +103,8 @@ def take_backup(db: Path, target: Path, *, now: datetime | None = None) -> Manif
     folder = target.parent
     if not folder.is_dir():
         raise InputError(f"The folder {folder} does not exist; create it or choose another PATH.")
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    with _failures(f"creating a file in {folder}"):
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)  # mode 0600
     os.close(fd)
     temp = Path(name)
     try:
@@ -168,7 +173,11 @@ def restore_backup(backup: Path, db: Path) -> Manifest:
     if not db.parent.is_dir():
         raise InputError(f"The folder {db.parent} does not exist; create it or choose another --db.")
     if db.exists() and _sound(db):
-        with _failures(f"restoring {backup} into {db}"), _connect(backup, read_only=True) as source, _connect(db) as target:
+        with (
+            _failures(f"restoring {backup} into {db}"),
+            _connect(backup, read_only=True) as source,
+            _connect(db) as target,
+        ):
             source.backup(target)  # one transaction of the destination: all of it or none
     else:
         _replace_file(backup, db)
@@ -204,16 +213,24 @@ def _failures(action: str) -> Iterator[None]:
     except sqlite3.Error as exc:
         code = getattr(exc, "sqlite_errorcode", -1) & 0xFF
         if code == sqlite3.SQLITE_FULL:
-            raise StorageFullError(f"The disk is full while {action}; nothing was changed. Free space and try again.") from exc
+            raise StorageFullError(
+                f"The disk is full while {action}; nothing was changed. Free space and try again."
+            ) from exc
         if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
             raise IntegrityError(f"A damaged database while {action} ({exc}); nothing was changed.") from exc
-        raise StorageError(f"SQLite failed while {action} ({exc}); nothing was changed. Check the files and try again.") from exc
+        raise StorageError(
+            f"SQLite failed while {action} ({exc}); nothing was changed. Check the files and try again."
+        ) from exc
     except OSError as exc:
         if isinstance(exc, StorageError):
             raise
         if exc.errno == 28:  # ENOSPC
-            raise StorageFullError(f"The disk is full while {action}; nothing was changed. Free space and try again.") from exc
-        raise StorageError(f"Could not finish {action} ({exc.strerror or exc}); nothing was changed.") from exc
+            raise StorageFullError(
+                f"The disk is full while {action}; nothing was changed. Free space and try again."
+            ) from exc
+        raise StorageError(
+            f"Could not finish {action} ({exc.strerror or exc}); nothing was changed."
+        ) from exc
 
 
 def _sound(db: Path) -> bool:
@@ -254,21 +271,28 @@ def _read_manifest(backup: Path) -> Manifest:
         doc = json.loads(path.read_text(encoding="utf-8"))
         manifest = Manifest(**doc)
     except FileNotFoundError as exc:
-        raise IntegrityError(f"{backup} has no manifest ({path.name}); a backup cannot be checked without it.") from exc
+        raise IntegrityError(
+            f"{backup} has no manifest ({path.name}); a backup cannot be checked without it."
+        ) from exc
     except (OSError, ValueError, TypeError) as exc:
         raise IntegrityError(f"The manifest {path} cannot be read ({exc}); use another backup.") from exc
     if manifest.format != FORMAT or manifest.file != backup.name:
-        raise IntegrityError(f"The manifest {path} is not {FORMAT} for {backup.name}; use the backup's own manifest.")
+        raise IntegrityError(
+            f"The manifest {path} is not {FORMAT} for {backup.name}; use the backup's own manifest."
+        )
     return manifest
 
 
 def _replace_file(backup: Path, db: Path) -> None:
     """Put a copy of ``backup`` at ``db`` by one rename, keeping a damaged ``db`` aside first."""
-    fd, name = tempfile.mkstemp(prefix=f".{db.name}.", suffix=".restoring", dir=db.parent)
+    with _failures(f"restoring {backup} into {db}"):
+        fd, name = tempfile.mkstemp(prefix=f".{db.name}.", suffix=".restoring", dir=db.parent)  # mode 0600
     temp = Path(name)
     try:
         with _failures(f"restoring {backup} into {db}"):
             with os.fdopen(fd, "wb") as out, backup.open("rb") as source:
+                if db.exists():  # the database keeps the mode its owner chose
+                    os.fchmod(out.fileno(), stat.S_IMODE(db.stat().st_mode))
                 while chunk := source.read(1 << 20):
                     out.write(chunk)
                 out.flush()

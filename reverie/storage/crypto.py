@@ -13,6 +13,13 @@ The scheme (docs/encryption.md says it in prose):
 * A few small **secrets** that belong to no case (an account's TOTP secret) are sealed under
   the master key itself (``seal_secret``), AAD ``reverie secret|`` plus their owner, so they
   cannot be mistaken for a wrapped key nor moved to another account.
+* The **installation secret** is 32 random bytes made with the database and kept in it,
+  sealed the same way (owner ``installation``). It is never used as a key itself: each use
+  derives its own sub-key with HKDF-SHA256 and a fixed label. The one use today is the
+  **export pseudonym** of a case (``Pseudonyms``): HMAC-SHA256, under the sub-key labelled
+  ``reverie export pseudonym v1``, of the case's id and creation time. Rotating the master
+  key seals the secret again without changing it, so a case keeps its pseudonym; another
+  database has another secret, so its pseudonyms are unrelated.
 * Every **value** is ``header | nonce | ciphertext+tag``: the header is one format byte (1)
   and the key version (4 bytes, big-endian); the nonce is 12 random bytes; the AAD is the
   header plus the case id, purpose and field (the table), so a value copied into another
@@ -38,8 +45,11 @@ from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag as InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from reverie.errors import IntegrityError, KeyringError
+from reverie.storage.atomic import private_folder
 
 if TYPE_CHECKING:
     from reverie.settings import Settings
@@ -53,6 +63,8 @@ NOTES = "notes"  # purpose of the data key that seals psychotherapy notes
 PURPOSES = (RECORD, NOTES)
 _CHECK_LABEL = b"reverie master key check v1"
 _SECRET_LABEL = b"reverie secret|"  # AAD prefix of secrets sealed under the master key
+INSTALLATION = b"installation"  # the owner (``seal_secret`` context) of the installation secret
+_PSEUDONYM_LABEL = b"reverie export pseudonym v1"  # HKDF info of the export pseudonym sub-key
 _HEADER = struct.Struct(">BI")
 
 Seal = Callable[[bytes], bytes]
@@ -136,6 +148,31 @@ def tampered() -> IntegrityError:
 
 def new_data_key() -> bytes:
     return os.urandom(KEY_BYTES)
+
+
+def new_installation_secret() -> bytes:
+    return os.urandom(KEY_BYTES)
+
+
+def sub_key(installation_secret: bytes, label: bytes) -> bytes:
+    """The 32-byte key for the use named ``label``: HKDF-SHA256 of the installation secret
+    (no salt: the secret is uniformly random), so no two uses ever share a key."""
+    return HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=label).derive(installation_secret)
+
+
+class Pseudonyms:
+    """The export pseudonyms of one installation (see the module doc). Immutable; thread-safe."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, installation_secret: bytes) -> None:
+        self._key = sub_key(installation_secret, _PSEUDONYM_LABEL)
+
+    def of(self, case_id: int, created_at: datetime) -> str:
+        """The pseudonym (64 hex characters) of the case with ``case_id`` created at
+        ``created_at``: the same for the same case every time, unguessable without the secret."""
+        message = b"reverie case|%d|%s" % (case_id, created_at.isoformat().encode())
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +345,7 @@ def _create_key_file(path: Path, key: bytes) -> bool:
     The key is written to a temporary file first and linked into place, so ``path`` never
     exists half-written, even if the process is killed mid-way."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(path.parent)
         if path.exists():
             return False
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")

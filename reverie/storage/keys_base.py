@@ -11,6 +11,9 @@ test_crypto.py check them on every backend):
   other method: ``find_case`` gives None, the rest ``CaseNotFoundError``.
 * ``rotate_master_key`` re-wraps every data key in one transaction (the data is unchanged);
   ``rotate_case_key`` re-encrypts one case under new data keys and destroys the old ones.
+* ``case_pseudonym`` gives a case the same export pseudonym every time, on this store's
+  database, across master-key rotations and restarts; another database gives the same case id
+  another pseudonym (crypto.Pseudonyms, keyed by the database's installation secret).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from reverie.domain import NoteKind, PsychotherapyNote
-from reverie.errors import EmptyInputError, InputError
+from reverie.errors import EmptyInputError, InputError, StorageError
 from reverie.storage.crypto import DataKeyInfo, Keyring
 
 _KINDS = {kind.value: kind for kind in NoteKind}
@@ -68,3 +71,12 @@ class KeyRecords(ABC):
     @abstractmethod
     def data_keys(self) -> list[DataKeyInfo]:
         """Every data key there is (never the key itself), by case, purpose and version."""
+
+    def case_pseudonym(self, case_id: int) -> str:
+        """The case's export pseudonym: 64 hex characters, HMAC-SHA256 keyed by this database's
+        installation secret (see the module doc). ``CaseNotFoundError`` if the case is unknown
+        or erased. A store that wraps another must pass the call on (this default refuses)."""
+        raise StorageError(
+            f"This store ({type(self).__name__}) cannot give the export pseudonym of case {case_id}; "
+            "export from the case store itself ('reverie export')."
+        )

@@ -1,7 +1,9 @@
 """``KeysMemory``: psychotherapy notes and erasure of ``InMemoryStore``.
 
 The in-memory store encrypts nothing (nothing of it reaches a disk), so it has no data keys:
-key rotation only checks its arguments. Notes and erasure behave as on the SQL stores.
+key rotation only checks its arguments. Notes and erasure behave as on the SQL stores. Its
+installation secret is made with the store and lives as long as it: export pseudonyms are
+stable for the life of the store, and another store gives others.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from reverie.domain import Case, NoteKind, PsychotherapyNote
-from reverie.storage.crypto import DataKeyInfo, Keyring
+from reverie.storage.crypto import DataKeyInfo, Keyring, Pseudonyms, new_installation_secret
 from reverie.storage.keys_base import KeyRecords, note_fields, note_kind
 
 
@@ -46,6 +48,7 @@ class KeysMemory(KeyRecords):
         self._keyring = keyring
         self._notes: dict[int, list[PsychotherapyNote]] = {}
         self._erased: dict[int, tuple[Case, datetime]] = {}  # the tombstones, by case id
+        self._pseudonyms = Pseudonyms(new_installation_secret())
 
     def add_psychotherapy_note(
         self, case_id: int, *, author: str, kind: NoteKind | str, text: str
@@ -97,3 +100,8 @@ class KeysMemory(KeyRecords):
 
     def data_keys(self) -> list[DataKeyInfo]:
         return []
+
+    def case_pseudonym(self, case_id: int) -> str:
+        with self._lock:
+            case = self._case(case_id)
+        return self._pseudonyms.of(case.id, case.created_at)

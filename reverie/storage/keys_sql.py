@@ -6,6 +6,8 @@ What a caller (``SQLStore`` and its subclasses) may rely on:
   database's key-check value, or, for a database without one, creates the key (the key file
   only now) and records its check value; plain values of a database written before
   encryption are then sealed in the same transaction. A wrong or missing key: ``KeyringError``.
+  It also makes sure the database has its installation secret (made with a new database, or
+  the first time a store of this version opens an older one).
 * ``_sealer`` (inside a write transaction) and ``_opener`` (inside any transaction) give
   functions that seal and open one case's values of one field. The sealer reads the case's
   current key version in the caller's transaction, holding the case row with
@@ -27,6 +29,7 @@ from reverie.domain import NoteKind, PsychotherapyNote
 from reverie.errors import CaseNotFoundError, ConflictError, IntegrityError, KeyringError
 from reverie.storage.crypto import (
     HEADER_BYTES,
+    INSTALLATION,
     NONCE_BYTES,
     NOTES,
     PURPOSES,
@@ -36,8 +39,10 @@ from reverie.storage.crypto import (
     InvalidTag,
     Keyring,
     Open,
+    Pseudonyms,
     Seal,
     new_data_key,
+    new_installation_secret,
     tampered,
     value_context,
     version_of,
@@ -73,6 +78,9 @@ ERASED = (
 )
 
 
+_KEYRING_ROW = "SELECT check_value, installation_secret FROM keyring WHERE id = 1"
+
+
 def _erased(case_id: int) -> CaseNotFoundError:
     return CaseNotFoundError(f"Case {case_id} was erased; nothing of it can be read or written.")
 
@@ -84,6 +92,7 @@ class KeysSQL(KeyRecords):
     _EXCLUSIVE: ClassVar[str] = ""  # taken on the case row by rotation and erasure
     _keyring: Keyring
     _where: str  # the database, as messages name it
+    _sealed_secret: bytes  # the installation secret, sealed under the master key (set by _unlock)
     _writing: Callable[[str], AbstractContextManager[Any]]
     _reading: Callable[[str], AbstractContextManager[Any]]
 
@@ -118,26 +127,60 @@ class KeysSQL(KeyRecords):
     # -- the master key -----------------------------------------------------------------------
     def _unlock(self) -> None:
         self._ciphers: dict[tuple[int, str, int], tuple[bytes, Cipher]] = {}
+        self._pseudonyms: Pseudonyms | None = None  # opened from the sealed secret when first needed
         with self._reading("checking the master key") as db:
-            row = db.execute("SELECT check_value FROM keyring WHERE id = 1").fetchone()
+            row = db.execute(_KEYRING_ROW).fetchone()
         if row is None:
             try:
                 with self._writing("recording the master key") as db:
-                    row = db.execute("SELECT check_value FROM keyring WHERE id = 1").fetchone()
+                    row = db.execute(_KEYRING_ROW).fetchone()
                     if row is None:  # a new database (or one from before encryption): the key is made now
                         self._keyring.key(create=True)
+                        self._sealed_secret = self._keyring.seal_secret(
+                            new_installation_secret(), INSTALLATION
+                        )
                         db.execute(
-                            self._sql("INSERT INTO keyring (id, check_value, created_at) VALUES (1, ?, ?)"),
-                            (self._keyring.check_value(), self._stamp(self._now())),
+                            self._sql(
+                                "INSERT INTO keyring (id, check_value, installation_secret, created_at) "
+                                "VALUES (1, ?, ?, ?)"
+                            ),
+                            (self._keyring.check_value(), self._sealed_secret, self._stamp(self._now())),
                         )
                         self._seal_plain_values(db)
                         return
             except ConflictError:  # another process recorded its key first: ours must be the same
                 with self._reading("checking the master key") as db:
-                    row = db.execute("SELECT check_value FROM keyring WHERE id = 1").fetchone()
+                    row = db.execute(_KEYRING_ROW).fetchone()
         self._keyring.key()
         self._keyring.verify(row[0], self._where)
+        self._sealed_secret = bytes(row[1]) if row[1] is not None else self._add_installation_secret()
         self._seal_plain_secrets()
+
+    def _add_installation_secret(self) -> bytes:
+        """Give a database written before installation secrets its own; returns it sealed.
+        Stores opening it at once may race: the first one's secret is kept, and used by all."""
+        with self._writing("recording the installation secret") as db:
+            db.execute(
+                self._sql(
+                    "UPDATE keyring SET installation_secret = ? WHERE id = 1 AND installation_secret IS NULL"
+                ),
+                (self._keyring.seal_secret(new_installation_secret(), INSTALLATION),),
+            )
+            (sealed,) = db.execute("SELECT installation_secret FROM keyring WHERE id = 1").fetchone()
+        return bytes(sealed)
+
+    def case_pseudonym(self, case_id: int) -> str:
+        with self._reading("making a case pseudonym") as db:
+            row = db.execute(
+                self._sql("SELECT created_at, erased_at FROM cases WHERE id = ?"), (case_id,)
+            ).fetchone()
+        if row is None:
+            raise CaseNotFoundError(f"No case with id {case_id}; list cases with 'reverie cases'.")
+        if row[1] is not None:
+            raise _erased(case_id)
+        if self._pseudonyms is None:
+            self._pseudonyms = Pseudonyms(self._keyring.open_secret(self._sealed_secret, INSTALLATION))
+        return self._pseudonyms.of(case_id, self._time(row[0]))
 
     def _seal_plain_values(self, db: Any) -> None:
         """Seal the values of a database written before encryption (there are none in a new one)."""
@@ -156,8 +199,12 @@ class KeysSQL(KeyRecords):
     def rotate_master_key(self, new_keyring: Keyring) -> int:
         new_keyring.key()  # a missing new key fails here, before anything changes
         with self._writing("rotating the master key") as db:
-            (check,) = db.execute("SELECT check_value FROM keyring WHERE id = 1" + self._EXCLUSIVE).fetchone()
+            check, sealed = db.execute(_KEYRING_ROW + self._EXCLUSIVE).fetchone()
             self._keyring.verify(check, self._where)
+            if sealed is not None:  # the same secret, sealed under the new key: pseudonyms stay
+                sealed = new_keyring.seal_secret(
+                    self._keyring.open_secret(sealed, INSTALLATION), INSTALLATION
+                )
             rows = db.execute("SELECT case_id, purpose, version, wrapped FROM data_keys").fetchall()
             db.executemany(
                 self._sql(
@@ -180,10 +227,14 @@ class KeysSQL(KeyRecords):
             )
             self._reseal_secrets(db, new_keyring)  # a rotation must not strand them under the old key
             db.execute(
-                self._sql("UPDATE keyring SET check_value = ?, rotated_at = ? WHERE id = 1"),
-                (new_keyring.check_value(), self._stamp(self._now())),
+                self._sql(
+                    "UPDATE keyring SET check_value = ?, installation_secret = ?, rotated_at = ? WHERE id = 1"
+                ),
+                (new_keyring.check_value(), sealed, self._stamp(self._now())),
             )
         self._keyring = new_keyring
+        if sealed is not None:
+            self._sealed_secret = bytes(sealed)
         self._ciphers.clear()
         return len(rows)
 

@@ -36,7 +36,8 @@ _CHUNK = 500  # ids per IN (...) query, well under SQLite's limit on bound param
 
 
 class SQLiteStore(SQLStore):
-    """A ``Store`` in the SQLite file at ``path`` (created, with its folders, if missing).
+    """A ``Store`` in the SQLite file at ``path`` (created, with its folders, if missing: the
+    file with mode 0600, the folders 0700; an existing file keeps its mode, see ``sqlite_file``).
 
     One connection guarded by a lock serves every thread of the process. ``synchronous`` is
     ``"FULL"`` or ``"EXTRA"``; anything weaker could lose an acknowledged message in a crash

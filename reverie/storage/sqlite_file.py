@@ -2,9 +2,12 @@
 
 What a caller may rely on:
 
-* Opening creates the file and its folders, sets WAL mode, ``synchronous`` FULL or EXTRA,
-  foreign keys and a 10 s busy timeout, reads each back (a refusal is a ``StorageError``),
-  and migrates the schema (``migrations.upgrade``).
+* Opening creates a missing file with mode 0600 and its missing folders with mode 0700 (SQLite
+  gives the ``-wal`` and ``-shm`` files the database's mode, so they are 0600 too). An existing
+  file keeps the mode its owner gave it; if that lets other users in, one line is logged (a
+  warning of ``reverie.storage.sqlite_file``) saying so and how to fix it. Then it sets WAL
+  mode, ``synchronous`` FULL or EXTRA, foreign keys and a 10 s busy timeout, reads each back
+  (a refusal is a ``StorageError``), and migrates the schema (``migrations.upgrade``).
 * ``writing()`` is one ``BEGIN IMMEDIATE`` transaction: writers in every thread and process
   take turns, the block's work is committed when it ends and kept not at all if it raises.
 * No ``sqlite3`` exception escapes: a full disk is ``StorageFullError``, anything else a
@@ -13,6 +16,7 @@ What a caller may rely on:
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -22,7 +26,10 @@ from pathlib import Path
 
 from reverie.errors import StorageError, StorageFullError
 from reverie.storage import migrations
+from reverie.storage.atomic import create_private, private_folder, shared_with_others
 from reverie.storage.sql import WriteGroups
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 SYNCHRONOUS = {"FULL": 2, "EXTRA": 3}  # the values PRAGMA synchronous reads back
@@ -60,6 +67,32 @@ def _patiently(db: sqlite3.Connection, sql: str) -> sqlite3.Cursor:
         pause = min(pause * 2, 0.05)
 
 
+def _create_or_check(path: Path) -> None:
+    """Create a missing database file with mode 0600 before SQLite does (it would use 0644), or
+    log one line if the existing file, or its -wal or -shm, lets other users in. An existing
+    file's mode is the operator's choice: it is never changed here. SQLite's own name for a
+    database in memory, ``:memory:``, is no file and is left alone."""
+    if str(path) == ":memory:":
+        return
+    try:
+        if create_private(path):
+            return
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot create the database file {path} ({exc.strerror}); choose a writable location with --db."
+        ) from exc
+    shared = shared_with_others(*(path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm")))
+    if shared:
+        files = ", ".join(f"{found.name} ({mode:04o})" for found, mode in shared)
+        log.warning(
+            "The database files %s in %s can be read or changed by other users of this machine; "
+            "unless that is intended, run: chmod 600 %s",
+            files,
+            path.parent,
+            " ".join(str(found) for found, _ in shared),
+        )
+
+
 class SQLiteFile(WriteGroups):
     """The open database at ``path``. ``synchronous`` must be a key of ``SYNCHRONOUS``;
     ``now`` gives the ISO-8601 time recorded with each migration."""
@@ -69,12 +102,13 @@ class SQLiteFile(WriteGroups):
         self._lock = threading.RLock()  # re-entrant: writes nest inside a transaction()
         self._depth = 0  # > 0 while a transaction() groups the writes of this thread
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(path.parent)
         except OSError as exc:
             raise StorageError(
                 f"Cannot create the folder {path.parent} for the database ({exc.strerror}); "
                 "choose a writable location with --db."
             ) from exc
+        _create_or_check(path)
         db: sqlite3.Connection | None = None
         try:
             # One connection for every thread, guarded by self._lock; transactions are ours.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -39,7 +40,9 @@ def _texts(db: Path, keyring: Keyring) -> list[str]:
         return [u.text for u in store.utterances(case.id)]
 
 
-def test_backups_taken_while_a_writer_appends_are_consistent_snapshots(tmp_path: Path, keyring: Keyring) -> None:
+def test_backups_taken_while_a_writer_appends_are_consistent_snapshots(
+    tmp_path: Path, keyring: Keyring
+) -> None:
     db = tmp_path / "live.db"
     session_id = _fill(db, keyring, ["first"])
     store = open_store(str(db), keyring=keyring)
@@ -127,7 +130,9 @@ def _damage_counts_forged(backup: Path) -> None:
         pytest.param(_damage_counts_forged, id="manifest-rows-differ"),
     ],
 )
-def test_a_damaged_backup_is_refused_and_nothing_changes(tmp_path: Path, keyring: Keyring, damage: object) -> None:
+def test_a_damaged_backup_is_refused_and_nothing_changes(
+    tmp_path: Path, keyring: Keyring, damage: object
+) -> None:
     db = tmp_path / "a.db"
     _fill(db, keyring, ["kept one", "kept two"])
     backup = tmp_path / "b.db"
@@ -142,7 +147,9 @@ def test_a_damaged_backup_is_refused_and_nothing_changes(tmp_path: Path, keyring
     assert _texts(db, keyring) == ["kept one", "kept two", "after the backup"]
 
 
-def test_restore_round_trip_over_a_live_a_missing_and_a_damaged_database(tmp_path: Path, keyring: Keyring) -> None:
+def test_restore_round_trip_over_a_live_a_missing_and_a_damaged_database(
+    tmp_path: Path, keyring: Keyring
+) -> None:
     db = tmp_path / "a.db"
     _fill(db, keyring, ["one", "two"])
     backup = tmp_path / "b.db"
@@ -174,6 +181,47 @@ def test_restore_round_trip_over_a_live_a_missing_and_a_damaged_database(tmp_pat
     assert _texts(db, keyring) == ["one", "two", "four"]
 
 
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _pseudonym(db: Path, keyring: Keyring) -> str:
+    with open_store(str(db), keyring=keyring) as store:
+        return store.case_pseudonym(store.get_case("ada").id)
+
+
+def test_backups_are_owner_only_and_a_restore_keeps_the_databases_mode(
+    tmp_path: Path, keyring: Keyring
+) -> None:
+    previous = os.umask(0)  # so each mode checked is the one reverie asked for
+    try:
+        db = tmp_path / "a.db"
+        _fill(db, keyring, ["one"])
+        alias = _pseudonym(db, keyring)
+        db.chmod(0o644)  # the operator's choice: the database itself is left so
+        backup = tmp_path / "b.db"
+        backup.write_bytes(b"an older backup, readable by all")
+        backup.chmod(0o644)
+        take_backup(db, backup)
+        assert (_mode(backup), _mode(manifest_path(backup))) == (0o600, 0o600)
+        assert _mode(db) == 0o644
+
+        fresh = tmp_path / "fresh.db"  # restored where there was none: a new file, 0600
+        restore_backup(backup, fresh)
+        assert _mode(fresh) == 0o600
+        damaged = tmp_path / "damaged.db"  # replaced by a rename: the new file keeps the old mode
+        damaged.write_bytes(b"this is not a database" * 500)
+        damaged.chmod(0o640)
+        restore_backup(backup, damaged)
+        assert _mode(damaged) == 0o640
+        restore_backup(backup, db)  # copied into a sound database: its mode is untouched
+        assert _mode(db) == 0o644
+        # The installation secret travels with the database: a restored copy links up with it.
+        assert _pseudonym(fresh, keyring) == _pseudonym(damaged, keyring) == _pseudonym(db, keyring) == alias
+    finally:
+        os.umask(previous)
+
+
 def test_backup_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="pg_dump"):
         sqlite_path("postgresql://postgres@127.0.0.1:5432/test")
@@ -188,7 +236,12 @@ def test_backup_refuses_what_it_cannot_do(tmp_path: Path) -> None:
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "REVERIE_DATA_DIR": str(cwd)}
     return subprocess.run(
-        [sys.executable, "-m", "reverie.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=60
+        [sys.executable, "-m", "reverie.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
     )
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import re
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +22,20 @@ from reverie.storage import migrations
 from reverie.storage.base import Store
 from reverie.storage.crypto import (
     FORMAT,
+    INSTALLATION,
     NOTES,
     RECORD,
     Cipher,
     Keyring,
+    Pseudonyms,
     header,
     new_data_key,
+    new_installation_secret,
+    sub_key,
     value_context,
     version_of,
 )
+from reverie.storage.keys_sql import KeysSQL
 from reverie.storage.sqlite import SQLiteStore
 
 # -- the keyring on its own ------------------------------------------------------------------
@@ -394,6 +403,7 @@ def test_keys_commands_show_and_rotate_keys(
     with SQLiteStore(tmp_path / "case.db", keyring=Keyring.from_file(key_file)) as store:
         case_id = _fill(store)
         before = _read(store, case_id)
+        alias = store.case_pseudonym(case_id)
     capsys.readouterr()
     assert _cli(monkeypatch, tmp_path, "keys", "status", "--json") == 0
     status = json.loads(capsys.readouterr().out)
@@ -416,6 +426,7 @@ def test_keys_commands_show_and_rotate_keys(
     assert Keyring.from_file(new_file).key().hex() not in out
     with SQLiteStore(tmp_path / "case.db", keyring=Keyring.from_file(new_file)) as store:
         assert _read(store, case_id) == before
+        assert store.case_pseudonym(case_id) == alias  # exports after both rotations still link up
     assert _cli(monkeypatch, tmp_path, "keys", "status") == 1  # the old key file no longer fits
     assert "is not the key of" in capsys.readouterr().err
 
@@ -432,3 +443,138 @@ def test_rotation_keeps_every_value_on_every_backend(store: Store) -> None:
     assert _read(store, case_id) == before
     with pytest.raises(CaseNotFoundError):
         store.rotate_case_key(987_654)
+
+
+# -- the installation secret and export pseudonyms -------------------------------------------
+
+
+def _hkdf_sha256(secret: bytes, info: bytes) -> bytes:
+    """RFC 5869 HKDF-SHA256 without salt, one 32-byte block, written out from the RFC."""
+    prk = hmac.new(b"\0" * 32, secret, hashlib.sha256).digest()
+    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
+
+
+def test_a_pseudonym_is_an_hmac_under_an_hkdf_sub_key_of_the_installation_secret() -> None:
+    secret = bytes(range(32))
+    when = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    message = b"reverie case|7|2024-03-01T09:00:00+00:00"
+    key = _hkdf_sha256(secret, b"reverie export pseudonym v1")
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+    assert Pseudonyms(secret).of(7, when) == expected  # pinned: exports of every version link up
+    assert sub_key(secret, b"reverie export pseudonym v1") == key
+    assert sub_key(secret, b"another use") not in (key, secret)  # each use its own key
+    # Not the unkeyed hash of earlier versions, nor an HMAC keyed by the secret itself.
+    assert expected != hashlib.sha256(f"reverie-case:7:{when.isoformat()}".encode()).hexdigest()
+    assert expected != hmac.new(secret, message, hashlib.sha256).hexdigest()
+    others = {
+        Pseudonyms(secret).of(8, when),
+        Pseudonyms(secret).of(7, when + timedelta(microseconds=1)),
+        Pseudonyms(new_installation_secret()).of(7, when),
+    }
+    assert len(others) == 3 and expected not in others
+
+
+def test_a_case_keeps_its_pseudonym_until_it_is_erased(store: Store) -> None:
+    ada = store.create_case("ada", clinician="Dr. K")
+    ben = store.create_case("ben", clinician="Dr. K")
+    alias = store.case_pseudonym(ada.id)
+    assert re.fullmatch(r"[0-9a-f]{64}", alias)
+    assert store.case_pseudonym(ada.id) == alias != store.case_pseudonym(ben.id)
+    store.put_state(ada.id, "engine", {"thread": "father"})
+    store.rotate_case_key(ada.id)
+    store.rotate_master_key(Keyring.generate())
+    assert store.case_pseudonym(ada.id) == alias
+    store.erase_case(ada.id)
+    for gone in (ada.id, 987_654):
+        with pytest.raises(CaseNotFoundError):
+            store.case_pseudonym(gone)
+
+
+def test_the_pseudonym_survives_reopening_and_master_key_rotation(reopen: Callable[[Keyring], Store]) -> None:
+    old, new = Keyring.generate(), Keyring.generate()
+    store = reopen(old)
+    case_id = _fill(store)
+    alias = store.case_pseudonym(case_id)
+    assert reopen(old).case_pseudonym(case_id) == alias  # another store (process) on the database
+    store.rotate_master_key(new)
+    assert store.case_pseudonym(case_id) == alias
+    store.close()
+    assert reopen(new).case_pseudonym(case_id) == alias  # the secret itself was sealed again
+
+
+def test_another_database_gives_the_same_case_another_pseudonym(tmp_path: Path) -> None:
+    when = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    keyring = Keyring.generate()  # even under one master key: each database has its own secret
+    aliases = []
+    for name in ("one.db", "two.db"):
+        with SQLiteStore(tmp_path / name, keyring=keyring, clock=lambda: when) as store:
+            case = store.create_case("ada", clinician="Dr. K")
+            assert (case.id, case.created_at) == (1, when)
+            aliases.append(store.case_pseudonym(case.id))
+    assert aliases[0] != aliases[1]
+
+
+def test_the_installation_secret_is_kept_sealed_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "case.db"
+    keyring = Keyring.generate()
+    with SQLiteStore(path, keyring=keyring) as store:
+        case = store.create_case("ada", clinician="Dr. K")
+        alias = store.case_pseudonym(case.id)
+    ((sealed,),) = raw(path, "SELECT installation_secret FROM keyring")
+    secret = keyring.open_secret(sealed, INSTALLATION)
+    assert len(secret) == 32 and secret not in sealed
+    assert Pseudonyms(secret).of(case.id, case.created_at) == alias
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE keyring SET installation_secret = ?", (sealed[:-1] + bytes([sealed[-1] ^ 1]),))
+    db.close()
+    with SQLiteStore(path, keyring=keyring) as store:
+        assert store.get_case("ada") == case  # the record still opens; only pseudonyms are refused
+        with pytest.raises(IntegrityError, match="integrity check"):
+            store.case_pseudonym(case.id)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_database_from_before_installation_secrets_gets_one_once(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    keyring = Keyring.generate()
+    if backend == "sqlite":
+        path = tmp_path / "case.db"
+
+        def open_store() -> Store:
+            return SQLiteStore(path, keyring=keyring)
+
+        def to_schema_3() -> None:
+            with sqlite3.connect(path) as db:
+                db.execute("ALTER TABLE keyring DROP COLUMN installation_secret")
+                db.execute("DELETE FROM schema_version WHERE version = 4")
+            db.close()
+    else:
+        from reverie.storage.postgres import PostgresStore
+
+        url, schema = (
+            request.getfixturevalue("fresh_postgres_url"),
+            request.getfixturevalue("postgres_schema"),
+        )
+        admin = request.getfixturevalue("postgres_admin")
+
+        def open_store() -> Store:
+            return PostgresStore(url, keyring=keyring)
+
+        def to_schema_3() -> None:
+            admin.execute(f"ALTER TABLE {schema}.keyring DROP COLUMN installation_secret")
+            admin.execute(f"DELETE FROM {schema}.schema_version WHERE version = 4")
+
+    with open_store() as store:
+        case_id = _fill(store)
+    to_schema_3()  # as reverie before this change left it: a keyring row and no secret
+    with open_store() as store:
+        alias = store.case_pseudonym(case_id)
+        assert _read(store, case_id)[0] == ["my father never listened", "go on"]
+        with open_store() as other:
+            assert other.case_pseudonym(case_id) == alias
+            # A store that lost the race to add one takes the secret already there.
+            assert isinstance(other, KeysSQL)
+            assert other._add_installation_secret() == other._sealed_secret
+    with open_store() as store:
+        assert store.case_pseudonym(case_id) == alias

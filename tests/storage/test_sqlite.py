@@ -55,10 +55,12 @@ def test_unsafe_synchronous_is_refused(tmp_path: Path, synchronous: str) -> None
     assert not (tmp_path / "c.db").exists()
 
 
-def test_a_refused_pragma_is_an_error(tmp_path: Path) -> None:
+def test_a_refused_pragma_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An in-memory database cannot run in WAL mode: SQLite answers journal_mode = memory.
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(StorageError, match="journal_mode"):
         SQLiteStore(":memory:", keyring=KEYRING)
+    assert list(tmp_path.iterdir()) == []  # SQLite's name for memory is not a file to create
 
 
 # -- files and migrations ------------------------------------------------------------------
