@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from reverie.dialogue.engine import Reply, SessionEngine
+    from reverie.dialogue.engine import Reply
     from reverie.settings import Settings
 
 END = "/end"
@@ -66,8 +66,8 @@ def _lines(stream: Any) -> Any:
 
 
 def cmd_session(args: argparse.Namespace) -> int:
+    from reverie.commands.terminal import open_session
     from reverie.errors import ConsentRequiredError, InputError, StorageError
-    from reverie.runtime import Runtime
 
     settings = _settings(args)
     from reverie.settings import UNNAMED_CLINICIAN
@@ -78,7 +78,8 @@ def cmd_session(args: argparse.Namespace) -> int:
             "until one is, use reverie only to try it out, not for care.\n"
         )
     try:
-        runtime = Runtime.open(settings)
+        # The case seen through the operator's ScopedStore: every read and write audited.
+        runtime, engine = open_session(settings, args.case)
     except StorageError as exc:
         _error(f"the session could not start: {exc}{_IN_DANGER}", args.json)
         return 1
@@ -87,10 +88,6 @@ def cmd_session(args: argparse.Namespace) -> int:
     refused = 0
     # Once the store fails, or the client's consent is missing, the session stops taking messages.
     broken: StorageError | ConsentRequiredError | None = None
-    import getpass
-
-    # The opening reply carries the AI disclosure; consent is recorded as it is shown, once per case.
-    engine: SessionEngine = runtime.engine(consent_actor=f"terminal:{getpass.getuser()}")
     try:
         try:
             _print_reply(engine.open(args.case), args.json, out)
@@ -148,7 +145,11 @@ def cmd_session(args: argparse.Namespace) -> int:
                     if stored
                     else "your message was not stored"
                 )
-                _error(f"line {number}: {what}: {exc} The session stops here.{_IN_DANGER}", args.json, stored=stored)
+                _error(
+                    f"line {number}: {what}: {exc} The session stops here.{_IN_DANGER}",
+                    args.json,
+                    stored=stored,
+                )
         if engine.active and broken is None:
             _print_reply(engine.close(), args.json, out)
     except KeyboardInterrupt:
@@ -164,7 +165,9 @@ _IN_DANGER = " If you are in danger, call your local emergency number (in the US
 
 def _client_message_kept(runtime: Any, case_name: str, text: str) -> bool:
     """Whether ``text`` is the last thing stored in the case's latest session (read after a failed
-    turn: the client's message is stored alone first, the reply after it)."""
+    turn: the client's message is stored alone first, the reply after it). Read from the plain
+    store, unaudited: only whether it was kept is shown, and an audit row could not be written
+    on the full disk this check is for (its failure would read as "not stored")."""
     from reverie.domain import Speaker
     from reverie.errors import StorageError
 
@@ -175,7 +178,9 @@ def _client_message_kept(runtime: Any, case_name: str, text: str) -> bool:
         said = store.utterances(case.id, session_id=sessions[-1].id) if sessions else []
     except StorageError:
         return False
-    return bool(said) and said[-1].speaker is Speaker.CLIENT and said[-1].text == text.strip()  # stored stripped
+    last = said[-1] if said else None
+    # The message is stored stripped of surrounding white space.
+    return last is not None and last.speaker is Speaker.CLIENT and last.text == text.strip()
 
 
 def _read(stream: Any, interactive: bool) -> bytes:
@@ -198,88 +203,6 @@ def _error(message: str, as_json: bool, *, stored: bool | None = None) -> None:
     sys.stderr.write(f"reverie: {message}\n")
 
 
-def cmd_cases(args: argparse.Namespace) -> int:
-    from reverie.storage import Keyring, open_store
-
-    settings = _settings(args)
-    with open_store(settings.database(), keyring=Keyring.from_settings(settings)) as store:
-        cases = store.list_cases()
-        if args.json:
-            print(
-                json.dumps(
-                    [
-                        {
-                            "name": c.name,
-                            "clinician": c.clinician,
-                            "sessions": len(store.sessions(c.id)),
-                            "created": c.created_at.isoformat(),
-                        }
-                        for c in cases
-                    ]
-                )
-            )
-        else:
-            for c in cases:
-                print(f"{c.name}\t{len(store.sessions(c.id))} sessions\tclinician: {c.clinician}")
-            if not cases:
-                print("No cases yet. Start one with: reverie session --case NAME")
-    return 0
-
-
-def cmd_alerts(args: argparse.Namespace) -> int:
-    from reverie.domain import EventKind
-    from reverie.storage import Keyring, open_store
-
-    settings = _settings(args)
-    with open_store(settings.database(), keyring=Keyring.from_settings(settings)) as store:
-        cases = [store.get_case(args.case)] if args.case else store.list_cases()
-        rows = []
-        for case in cases:
-            for kind in (EventKind.CRISIS_FLAG, EventKind.NOTICE):
-                for event in store.events(case.id, kind=kind):
-                    rows.append(
-                        {
-                            **{k: v for k, v in event.payload.items() if k != "evidence"},
-                            "case": case.name,
-                            "kind": kind.value,
-                            "at": event.at.isoformat(),
-                            "evidence": event.payload.get("evidence"),
-                        }
-                    )
-        rows.sort(key=lambda r: str(r["at"]))
-        if args.json:
-            print(json.dumps(rows, ensure_ascii=False))
-        elif not rows:
-            print("No alerts.")
-        for row in [] if args.json else rows:
-            quote = (
-                (row.get("evidence") or {}).get("quote", "") if isinstance(row.get("evidence"), dict) else ""
-            )
-            print(
-                f"{row['at']}  {row['case']}  {row['kind']}: {row.get('reason', '')}"
-                + (f'  "{quote}"' if quote else "")
-            )
-    return 0
-
-
-def cmd_resolve_crisis(args: argparse.Namespace) -> int:
-    from reverie.dialogue.engine import SessionEngine
-    from reverie.storage import Keyring, open_store
-
-    settings = _settings(args)
-    with open_store(settings.database(), keyring=Keyring.from_settings(settings)) as store:
-        case = store.get_case(args.case)
-        done = SessionEngine.resolve_crisis(
-            store, case, clinician=args.clinician or case.clinician, note=args.note
-        )
-    print(
-        "The crisis protocol is closed for this case; the note is kept in its record."
-        if done
-        else "No crisis protocol is active for this case; nothing changed."
-    )
-    return 0 if done else 1
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
     from reverie.analysis.report import analyse, build_report, render_markdown
     from reverie.analysis.risk import RiskScreen
@@ -293,64 +216,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     else:
         print(render_markdown(report, title=f"Analysis of {Path(args.file).name}"))
     return 0
-
-
-def cmd_formulation(args: argparse.Namespace) -> int:
-    from reverie import clinician
-    from reverie.errors import InputError
-    from reverie.runtime import make_embedder
-    from reverie.storage import Keyring, open_store
-
-    settings = _settings(args)
-    with open_store(settings.database(), keyring=Keyring.from_settings(settings)) as store:
-        case = store.get_case(args.case)
-        if args.client_view:
-            print(json.dumps(clinician.for_the_client(store, case), ensure_ascii=False, indent=2))
-            return 0
-        formulation = clinician.draft(store, case)
-        if args.propose or formulation is None:
-            formulation = clinician.propose(store, case, make_embedder(settings))
-        deciding = args.confirm or args.reject or args.edit or args.sign_off
-        who = args.clinician or ""
-        if deciding and not who.strip():
-            raise InputError("Name the licensed clinician deciding with --clinician 'Dr. ...'.")
-        if args.confirm or args.reject or args.edit:
-            if args.reject and not args.reason:
-                raise InputError("Say why with --reason when rejecting an item.")
-            edit = (args.edit[0], args.edit[1]) if args.edit else None
-            formulation = clinician.review(
-                store,
-                case,
-                formulation,
-                clinician=who,
-                confirm=args.confirm,
-                reject=args.reject,
-                reason=args.reason or "",
-                edit=edit,
-            )
-        if args.sign_off:
-            clinician.sign_off(store, case, formulation, clinician=who)
-        data = formulation.to_json()
-        if args.json:
-            print(json.dumps(data, ensure_ascii=False, indent=2))
-        else:
-            _print_formulation(data, signed=clinician.signed(store, case) is not None)
-    return 0
-
-
-def _print_formulation(data: dict[str, Any], *, signed: bool) -> None:
-    print(
-        "Formulation (PDM-2) — hypotheses for the clinician, "
-        + ("SIGNED OFF" if signed else "not signed off")
-    )
-    for item in data.get("items", []):
-        review = item.get("review") or {}
-        status = review.get("action", "unreviewed")
-        print(f"\n[{item['id']}] ({item['confidence']} confidence, {status})\n  {item['statement']}")
-        for ev in item.get("evidence", [])[:3]:
-            print(f'    session {ev["session"]}, #{ev["utterance"]}: "{ev["quote"]}"')
-    for nr in data.get("not_rated", []):
-        print(f"\nnot rated: {nr.get('name', nr.get('capacity'))} — {nr.get('reason', '')}")
 
 
 EVAL_TASKS = ("risk", "affect", "behaviour", "episodes", "defenses", "transference")
@@ -480,54 +345,27 @@ def build_parser() -> argparse.ArgumentParser:
     db_option(p)
     p.set_defaults(func=cmd_session)
 
-    p = sub.add_parser("cases", help="list the cases in the database")
-    p.add_argument("--json", action="store_true")
-    db_option(p)
-    p.set_defaults(func=cmd_cases)
-
-    p = sub.add_parser("alerts", help="crisis flags and notices for the clinician")
-    p.add_argument("--case", help="only this case")
-    p.add_argument("--json", action="store_true")
-    db_option(p)
-    p.set_defaults(func=cmd_alerts)
-
-    p = sub.add_parser("resolve-crisis", help="the clinician closes a case's active crisis protocol")
-    p.add_argument("--case", required=True)
-    p.add_argument("--note", required=True, help="what was done (kept in the case record)")
-    p.add_argument("--clinician", help="who resolves it (default: the case's supervising clinician)")
-    db_option(p)
-    p.set_defaults(func=cmd_resolve_crisis)
-
     p = sub.add_parser("analyze", help="analyse a transcript (text with T:/C: prefixes, CSV or JSONL)")
     p.add_argument("file", help="the transcript file")
     p.add_argument("--format", choices=["json", "md"], default="md")
     p.add_argument("--transcript", metavar="ID", help="for a CSV of many transcripts (AnnoMI): which one")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("formulation", help="PDM-2 formulation hypotheses: propose, review, sign off")
-    p.add_argument("--case", required=True)
-    p.add_argument("--propose", action="store_true", help="propose anew from everything said so far")
-    p.add_argument("--confirm", nargs="+", metavar="ITEM", help="confirm items as proposed")
-    p.add_argument("--reject", nargs="+", metavar="ITEM", help="reject items (with --reason)")
-    p.add_argument("--reason", help="why the items are rejected")
-    p.add_argument("--edit", nargs=2, metavar=("ITEM", "STATEMENT"), help="rewrite an item")
-    p.add_argument("--sign-off", action="store_true", help="sign the formulation off (every item reviewed)")
-    p.add_argument("--clinician", help="the licensed clinician deciding")
-    p.add_argument(
-        "--client-view", action="store_true", help="what the client may read (nothing before sign-off)"
-    )
-    p.add_argument("--json", action="store_true")
-    db_option(p)
-    p.set_defaults(func=cmd_formulation)
-
     p = sub.add_parser("eval", help="JSON metrics of a built-in model on a labelled file")
     p.add_argument("task", choices=EVAL_TASKS, help="what to evaluate")
     p.add_argument("file", help="the labelled file, in the format of the matching data set")
-    p.add_argument("--tier", choices=["fast", "full"], default="fast",
-                   help="affect: the fast tier (hashed features) or full (blended with MiniLM embeddings)")
+    p.add_argument(
+        "--tier",
+        choices=["fast", "full"],
+        default="fast",
+        help="affect: the fast tier (hashed features) or full (blended with MiniLM embeddings)",
+    )
     p.add_argument("--model", help="behaviour: the trained model file (default: in the data folder)")
-    p.add_argument("--half", choices=["dev", "test"],
-                   help="episodes, defenses, transference: score only the dev (odd lines) or test (even lines) half")
+    p.add_argument(
+        "--half",
+        choices=["dev", "test"],
+        help="episodes, defenses, transference: score only the dev (odd lines) or test (even lines) half",
+    )
     p.add_argument("--db", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_eval)
 
@@ -538,8 +376,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="where to write the model (default: models/behaviour.npz in the data folder)"
     )
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds, split by transcript")
-    p.add_argument("--tier", choices=["fast", "full"], default="fast",
-                   help="fast (hashed words) or full (plus MiniLM sentence vectors: slower, a little better)")
+    p.add_argument(
+        "--tier",
+        choices=["fast", "full"],
+        default="fast",
+        help="fast (hashed words) or full (plus MiniLM sentence vectors: slower, a little better)",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("bench", help="performance benchmarks (DESIGN section 6)")

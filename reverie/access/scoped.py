@@ -413,6 +413,9 @@ class ScopedStore(Store):
     def assign_case(self, account_id: int, case_id: int, relation: CaseRelation) -> None:
         self._refuse("assign_case")
 
+    def unassign_case(self, account_id: int, case_id: int, relation: CaseRelation) -> None:
+        self._refuse("unassign_case")
+
     def assignments(self, account_id: int) -> list[tuple[int, CaseRelation]]:
         self._refuse("assignments")
 

@@ -56,6 +56,15 @@ _FAILED = "Sign-in failed: check the username, password and code, then try again
 _ENDED = "Your sign-in has ended (expired, idle too long, or signed out); sign in again."
 
 
+def _checked_relation(value: CaseRelation | str) -> CaseRelation:
+    try:
+        return CaseRelation(value)
+    except ValueError:
+        raise InputError(
+            f"Unknown assignment {value!r}: use caseload (a clinician) or supervision (a supervisor)."
+        ) from None
+
+
 def secret_hash(secret: str) -> str:
     """SHA-256 (hex) of a token or invitation code: what the store keeps."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
@@ -63,9 +72,13 @@ def secret_hash(secret: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The signed-in person a request acts for."""
+    """The person a request acts for: a signed-in account, or the terminal's operator (see
+    ``reverie.access.operator``), who has no account: ``actor_name`` names them in the audit
+    log and ``purpose`` (their command) is the purpose of the rows of their changes."""
 
     account: Account
+    actor_name: str = ""
+    purpose: str = ""
 
     @property
     def role(self) -> AccountRole:
@@ -78,7 +91,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """How the audit log names this person."""
-        return f"account:{self.account.username}"
+        return self.actor_name or f"account:{self.account.username}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +154,7 @@ class AccessService:
         display_name: str = "",
         case_id: int | None = None,
         actor: str = "system",
+        purpose: str = "",
     ) -> Account:
         """A new account (``ConflictError`` if the username is taken, ``InputError`` for a
         short password, an empty username, or a client without a case)."""
@@ -155,7 +169,14 @@ class AccessService:
             account = self.store.add_account(
                 name, hashed, checked, display_name=display_name, case_id=case_id
             )
-            self._audit(actor, "account created", case_id=case_id, account=account.id, role=checked.value)
+            self._audit(
+                actor,
+                "account created",
+                case_id=case_id,
+                purpose=purpose,
+                account=account.id,
+                role=checked.value,
+            )
         return account
 
     def has_accounts(self) -> bool:
@@ -279,7 +300,7 @@ class AccessService:
     # -- assignments ----------------------------------------------------------------------
     def assign(self, by: Principal, account_id: int, case_id: int, relation: CaseRelation | str) -> None:
         """Admins assign anything; a clinician may give a supervisor one of their own cases."""
-        checked = CaseRelation(relation)
+        checked = _checked_relation(relation)
         target = self._account(account_id)
         wanted = AccountRole.CLINICIAN if checked is CaseRelation.CASELOAD else AccountRole.SUPERVISOR
         if target.role is not wanted:
@@ -296,7 +317,30 @@ class AccessService:
         with self.store.transaction():
             self.store.assign_case(account_id, case_id, checked)
             self._audit(
-                by.actor, "case assigned", case_id=case_id, account=account_id, relation=checked.value
+                by.actor,
+                "case assigned",
+                case_id=case_id,
+                purpose=by.purpose,
+                account=account_id,
+                relation=checked.value,
+            )
+
+    def unassign(self, by: Principal, account_id: int, case_id: int, relation: CaseRelation | str) -> None:
+        """An admin unties an account from a case, effective at once: the account's next
+        ``case_store`` of the case is refused (and audited). Refused (``InputError``, nothing
+        changes) for the last active clinician of record of a case that is not erased."""
+        checked = _checked_relation(relation)
+        if by.role is not AccountRole.ADMIN:
+            self._deny(by, case_id, "remove an assignment of this case")
+        with self.store.transaction():
+            self.store.unassign_case(account_id, case_id, checked)
+            self._audit(
+                by.actor,
+                "case unassigned",
+                case_id=case_id,
+                purpose=by.purpose,
+                account=account_id,
+                relation=checked.value,
             )
 
     def _relation(self, by: Principal, case_id: int, relation: CaseRelation) -> bool:
@@ -441,7 +485,9 @@ class AccessService:
     def admin_cases(self, by: Principal) -> list[Case]:
         """Every case under its pseudonym (ids and clinicians only), for an admin."""
         self._require_role(by, "list cases", AccountRole.ADMIN)
-        return [Case(c.id, pseudonym(c.id), c.clinician, c.locale, c.created_at) for c in self.store.list_cases()]
+        return [
+            Case(c.id, pseudonym(c.id), c.clinician, c.locale, c.created_at) for c in self.store.list_cases()
+        ]
 
     def set_disabled(self, by: Principal, account_id: int, disabled: bool) -> Account:
         """An admin disables (or re-enables) an account; a disabled account's sign-ins end at once."""
@@ -451,7 +497,12 @@ class AccessService:
         self._account(account_id)
         with self.store.transaction():
             account = self.store.set_account_disabled(account_id, disabled)
-            self._audit(by.actor, "account disabled" if disabled else "account enabled", account=account_id)
+            self._audit(
+                by.actor,
+                "account disabled" if disabled else "account enabled",
+                purpose=by.purpose,
+                account=account_id,
+            )
         return account
 
     def audit_status(self, by: Principal) -> tuple[AuditReport, AuditHead]:

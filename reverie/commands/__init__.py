@@ -8,4 +8,4 @@ object and ``db_option(parser)`` adds the shared ``--db``/``--embedder`` options
 
 from __future__ import annotations
 
-MODULES = ("keys", "access", "records", "export", "web")
+MODULES = ("casework", "keys", "access", "records", "export", "web")

@@ -1,11 +1,13 @@
 """Commands of the access area: ``reverie audit`` (verify, head, list) and ``reverie account``
-(add, list).
+(add, list, assign, unassign).
 
 What a caller may rely on: every command opens the database named by ``--db`` (or the
 settings) with the master key from the settings; ``--json`` prints data only; the exit status
 is 0 on success and 1 when the audit chain is broken, the expected head is missing, or the
 request fails (the message says what to do next). Passwords are never taken from the command
-line: from a prompt, or the first line of standard input with ``--password-stdin``.
+line: from a prompt, or the first line of standard input with ``--password-stdin``. Changes
+go through ``AccessService`` as the terminal's operator (an administrator, audited as
+``operator:<os user>`` with the command as the purpose).
 """
 
 from __future__ import annotations
@@ -17,31 +19,20 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from reverie.commands.terminal import open_database, operator
+
 if TYPE_CHECKING:
-    from reverie.domain.access import Account, AuditEntry
+    from reverie.domain import Case
+    from reverie.domain.access import Account, AuditEntry, CaseRelation
     from reverie.storage.base import Store
 
 ROLES = ("client", "clinician", "supervisor", "admin")
-
-
-def _open(args: argparse.Namespace) -> Store:
-    from reverie.cli import _settings
-    from reverie.storage import Keyring, open_store
-
-    settings = _settings(args)
-    return open_store(settings.database(), keyring=Keyring.from_settings(settings))
-
-
-def _terminal_actor() -> str:
-    try:
-        return f"terminal:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name known to the system
-        return "terminal:unknown"
+RELATIONS = ("caseload", "supervision")
 
 
 # -- reverie audit ---------------------------------------------------------------------------
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    with _open(args) as store:
+    with open_database(args) as store:
         report = store.verify_audit(expect_head=args.expect_head)
         bad = None
         if report.first_bad_id is not None:
@@ -75,7 +66,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_head(args: argparse.Namespace) -> int:
-    with _open(args) as store:
+    with open_database(args) as store:
         head = store.audit_head()
     if args.json:
         print(json.dumps({"rows": head.rows, "hash": head.hash}))
@@ -89,7 +80,7 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise InputError("--limit must be 1 or more.")
-    with _open(args) as store:
+    with open_database(args) as store:
         case_id = None
         if args.case is not None:
             case = store.find_case(args.case)
@@ -146,7 +137,8 @@ def cmd_account_add(args: argparse.Namespace) -> int:
     from reverie.errors import CaseNotFoundError
 
     password = _password(args)
-    with _open(args) as store:
+    who = operator("reverie account add")
+    with open_database(args) as store:
         case_id = None
         if args.case is not None:
             case = store.find_case(args.case)
@@ -159,13 +151,14 @@ def cmd_account_add(args: argparse.Namespace) -> int:
             AccountRole(args.role),
             display_name=args.display_name,
             case_id=case_id,
-            actor=_terminal_actor(),
+            actor=who.actor,
+            purpose=who.purpose,
         )
     print(f"account {account.username} ({account.role.value}) created with id {account.id}")
     return 0
 
 
-def _account_doc(a: Account) -> dict[str, Any]:
+def _account_doc(a: Account, assigned: list[tuple[int, CaseRelation]]) -> dict[str, Any]:
     return {
         "id": a.id,
         "username": a.username,
@@ -175,21 +168,55 @@ def _account_doc(a: Account) -> dict[str, Any]:
         "totp_enabled": a.totp_enabled,
         "disabled": a.disabled,
         "created": a.created_at.isoformat(),
+        "assignments": [{"case_id": case_id, "relation": r.value} for case_id, r in assigned],
     }
 
 
 def cmd_account_list(args: argparse.Namespace) -> int:
-    with _open(args) as store:
+    with open_database(args) as store:
         accounts = store.accounts()
+        assigned = {a.id: store.assignments(a.id) for a in accounts}
+        names = {c.id: c.name for c in store.list_cases()}
     if args.json:
-        print(json.dumps([_account_doc(a) for a in accounts]))
+        print(json.dumps([_account_doc(a, assigned[a.id]) for a in accounts]))
         return 0
     for a in accounts:
         flags = ", ".join(f for f, on in (("TOTP", a.totp_enabled), ("disabled", a.disabled)) if on)
         case = "" if a.case_id is None else f" case {a.case_id}"
-        print(f"{a.id:>4}  {a.username}  {a.role.value}{case}  {a.display_name}  {flags}".rstrip())
+        ties = "; ".join(
+            f"{r.value}: {names.get(case_id, f'case {case_id}')}" for case_id, r in assigned[a.id]
+        )
+        print(f"{a.id:>4}  {a.username}  {a.role.value}{case}  {a.display_name}  {flags}  {ties}".rstrip())
     if not accounts:
         print("No accounts yet; add one with 'reverie account add USERNAME --role admin'.")
+    return 0
+
+
+def _account_and_case(store: Store, username: str, case_name: str) -> tuple[Account, Case]:
+    from reverie.errors import CaseNotFoundError, NotFoundError
+
+    found = store.account_secrets(username=username.strip())
+    if found is None:
+        raise NotFoundError(f"No account named {username!r}; list them with 'reverie account list'.")
+    case = store.find_case(case_name)
+    if case is None:
+        raise CaseNotFoundError(f"No case named {case_name!r}; list them with 'reverie cases'.")
+    return found.account, case
+
+
+def cmd_account_assign(args: argparse.Namespace) -> int:
+    from reverie.access.service import AccessService
+
+    who = operator(f"reverie account {args.account_command}")
+    with open_database(args) as store:
+        account, case = _account_and_case(store, args.username, args.case)
+        service = AccessService(store)
+        if args.account_command == "assign":
+            service.assign(who.principal(), account.id, case.id, args.relation)
+        else:
+            service.unassign(who.principal(), account.id, case.id, args.relation)
+    done = "assigned to" if args.account_command == "assign" else "no longer assigned to"
+    print(f"{account.username} is {done} case {case.name} for {args.relation}")
     return 0
 
 
@@ -221,7 +248,7 @@ def register(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -> 
     db_option(p)
     p.set_defaults(func=cmd_audit_list)
 
-    account = sub.add_parser("account", help="add and list sign-in accounts")
+    account = sub.add_parser("account", help="add, list and assign sign-in accounts")
     account_sub = account.add_subparsers(dest="account_command", metavar="ACTION", required=True)
 
     p = account_sub.add_parser("add", help="create an account (the password is asked for)")
@@ -241,3 +268,20 @@ def register(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -> 
     p.add_argument("--json", action="store_true")
     db_option(p)
     p.set_defaults(func=cmd_account_list)
+
+    for action, help_text in (
+        ("assign", "put a case on a clinician's caseload, or give it to a supervisor"),
+        ("unassign", "take a case off a clinician's caseload or a supervisor's list, at once"),
+    ):
+        p = account_sub.add_parser(action, help=help_text)
+        p.add_argument("username", help="the clinician's or supervisor's account")
+        p.add_argument("--case", required=True, metavar="NAME", help="the case (by name)")
+        p.add_argument(
+            "--as",
+            dest="relation",
+            required=True,
+            choices=RELATIONS,
+            help="caseload (a clinician of record) or supervision (a supervisor)",
+        )
+        db_option(p)
+        p.set_defaults(func=cmd_account_assign)

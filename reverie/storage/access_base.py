@@ -14,6 +14,9 @@ What a caller may rely on (every backend; ``tests/access`` checks them):
   sealed under the master key on the SQL stores (AES-256-GCM, bound to their account) and
   sealed again by ``rotate_master_key``. Clinical text never enters these records.
 * ``record_consent`` stores the change with who and when, and audits it in the same commit.
+* ``unassign_case`` refuses to remove the last active clinician of record of a case that is
+  not erased. Removals from one case take turns (SQLite's write lock, a row lock on the case
+  on PostgreSQL), so two removals at once cannot take the last two.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from reverie.domain.access import (
     ConsentKind,
     SignIn,
 )
-from reverie.errors import InputError
+from reverie.errors import InputError, NotFoundError
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first row of the audit log."""
@@ -117,6 +120,22 @@ def _verify_links(entries: list[AuditEntry]) -> AuditReport:
             return AuditReport(checked, entry.id, "its contents do not match its hash (edited)")
         previous = entry.hash
     return AuditReport(len(entries))
+
+
+def not_assigned(username: str, case_id: int, relation: CaseRelation) -> NotFoundError:
+    """The error of ``unassign_case`` when there is no such assignment."""
+    return NotFoundError(
+        f"{username} is not assigned to case {case_id} for {relation.value}; nothing was removed. "
+        "See the assignments with 'reverie account list' or on the administration page."
+    )
+
+
+def last_clinician(username: str, case_id: int) -> InputError:
+    """The error of ``unassign_case`` for the last active clinician of record of an open case."""
+    return InputError(
+        f"{username} is the last clinician of record of case {case_id}; nothing was removed. "
+        f"Assign another clinician to the case first, then remove {username}."
+    )
 
 
 def latest_consents(history: list[Consent]) -> dict[ConsentKind, bool]:
@@ -221,6 +240,13 @@ class AccessRecords(ABC):
     @abstractmethod
     def assign_case(self, account_id: int, case_id: int, relation: CaseRelation) -> None:
         """Tie an account to a case (idempotent)."""
+
+    @abstractmethod
+    def unassign_case(self, account_id: int, case_id: int, relation: CaseRelation) -> None:
+        """Untie an account from a case, at once. ``NotFoundError`` when the account is unknown
+        or not tied to the case so; ``InputError`` when it is the caseload of the last active
+        (not disabled) clinician account of a case that is not erased: assign another first.
+        Nothing changes when it raises."""
 
     @abstractmethod
     def assignments(self, account_id: int) -> list[tuple[int, CaseRelation]]:

@@ -31,6 +31,8 @@ from reverie.storage.access_base import (
     audit_hash,
     check_audit_fields,
     consent_kind,
+    last_clinician,
+    not_assigned,
 )
 from reverie.storage.records import as_utc, load, utc_now
 
@@ -235,6 +237,31 @@ class AccessMemory(AccessRecords):
             pair = (case_id, CaseRelation(relation))
             if pair not in tied:
                 tied.append(pair)
+
+    def unassign_case(self, account_id: int, case_id: int, relation: CaseRelation) -> None:
+        checked = CaseRelation(relation)
+        # Asked before taking the records' lock: the host store's lock is never taken inside it.
+        is_open = any(case.id == case_id for case in self.list_cases())  # type: ignore[attr-defined]
+        records = self._records()
+        with records.lock:
+            owner = self._secrets(account_id).account
+            pair = (case_id, checked)
+            tied = records.assignments.get(account_id, [])
+            if pair not in tied:
+                raise not_assigned(owner.username, case_id, checked)
+            if (
+                checked is CaseRelation.CASELOAD
+                and is_open
+                and not any(
+                    other.account.role is AccountRole.CLINICIAN
+                    and not other.account.disabled
+                    and pair in records.assignments.get(other_id, [])
+                    for other_id, other in records.secrets.items()
+                    if other_id != account_id
+                )
+            ):
+                raise last_clinician(owner.username, case_id)
+            tied.remove(pair)
 
     def assignments(self, account_id: int) -> list[tuple[int, CaseRelation]]:
         records = self._records()

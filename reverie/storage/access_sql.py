@@ -38,6 +38,8 @@ from reverie.storage.access_base import (
     audit_hash,
     check_audit_fields,
     consent_kind,
+    last_clinician,
+    not_assigned,
 )
 from reverie.storage.crypto import Keyring, tampered
 from reverie.storage.records import load
@@ -61,6 +63,7 @@ class AccessSQL(AccessRecords):
     """Access records in the SQL database of the host ``SQLStore``."""
 
     _MARK: ClassVar[str]
+    _LOCK: ClassVar[str]  # appended to a SELECT to make other writers of the row wait
     _keyring: Keyring
     _writing: Callable[[str], AbstractContextManager[Any]]
     _reading: Callable[[str], AbstractContextManager[Any]]
@@ -346,6 +349,36 @@ class AccessSQL(AccessRecords):
                 ),
                 (account_id, case_id, checked.value),
             )
+
+    def unassign_case(self, account_id: int, case_id: int, relation: CaseRelation) -> None:
+        checked = CaseRelation(relation)
+        with self._writing("removing a case assignment") as db:
+            owner = self._require_account(db, account_id).account
+            # The case row locked first: removals from one case take turns, so two at once
+            # cannot each see the other clinician still there and leave the case with none.
+            case = db.execute(
+                self._sql("SELECT erased_at FROM cases WHERE id = ?") + self._LOCK, (case_id,)
+            ).fetchone()
+            tied = db.execute(
+                self._sql(
+                    "SELECT id FROM case_assignments WHERE account_id = ? AND case_id = ? AND relation = ?"
+                ),
+                (account_id, case_id, checked.value),
+            ).fetchone()
+            if tied is None:
+                raise not_assigned(owner.username, case_id, checked)
+            if checked is CaseRelation.CASELOAD and case is not None and case[0] is None:
+                other = db.execute(
+                    self._sql(
+                        "SELECT 1 FROM case_assignments a JOIN accounts c ON c.id = a.account_id "
+                        "WHERE a.case_id = ? AND a.relation = ? AND a.account_id <> ? "
+                        "AND c.role = ? AND c.disabled = ?"
+                    ),
+                    (case_id, checked.value, account_id, AccountRole.CLINICIAN.value, False),
+                ).fetchone()
+                if other is None:
+                    raise last_clinician(owner.username, case_id)
+            db.execute(self._sql("DELETE FROM case_assignments WHERE id = ?"), (tied[0],))
 
     def assignments(self, account_id: int) -> list[tuple[int, CaseRelation]]:
         with self._reading("reading case assignments") as db:

@@ -3,10 +3,12 @@
 An administrator manages who may open what; they never see clinical text. These pages read
 only access records through ``AccessService``'s admin methods (accounts, assignments, cases
 under their pseudonyms, the audit log's metadata rows, its chain check and head). Every
-change (account created, disabled or enabled, case assigned) is audited by the service.
+change (account created, disabled or enabled, case assigned or unassigned) is audited by the
+service.
 
 * ``/admin``: accounts (create a clinician, supervisor or admin account; disable or enable),
-  assignments (caseload for clinicians, supervision for supervisors) and the audit status.
+  assignments (caseload for clinicians, supervision for supervisors; add or remove) and the
+  audit status.
 * ``/admin/audit``: the audit log's rows (newest last; metadata only), optionally one case's,
   with ``verify_audit``'s result and the current head to keep outside the database.
 * ``/admin/break-glass``: the break-glass rules and every break-glass grant in the log.
@@ -20,7 +22,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from reverie.domain.access import AccountRole, CaseRelation
-from reverie.errors import ConflictError, InputError
+from reverie.errors import ConflictError, InputError, NotFoundError
 from reverie.web.deps import render, require_role, services, verify_csrf
 
 router = APIRouter()
@@ -49,7 +51,9 @@ def _overview(request: Request, principal: Any) -> dict[str, Any]:
 
 def _admin_page(request: Request, principal: Any, *, status_code: int = 200, **extra: Any) -> Response:
     context: dict[str, Any] = {"error": None, "created": None, "form": {}, **extra}
-    return render(request, "admin/home.html", status_code=status_code, **_overview(request, principal), **context)
+    return render(
+        request, "admin/home.html", status_code=status_code, **_overview(request, principal), **context
+    )
 
 
 @router.get("/admin")
@@ -114,6 +118,23 @@ def assign(
     try:
         services(request).access.assign(principal, account_id, case_id, CaseRelation(relation))
     except InputError as exc:
+        return _admin_page(request, principal, status_code=400, error=str(exc))
+    return RedirectResponse("/admin#assignments", 303)
+
+
+@router.post("/admin/assignments/remove", dependencies=[Depends(verify_csrf)])
+def unassign(
+    request: Request,
+    principal: Admin,
+    account_id: Annotated[int, Form()],
+    case_id: Annotated[int, Form()],
+    relation: Annotated[str, Form()] = "",
+) -> Response:
+    """Remove one assignment; the account's next page of the case is refused. The last
+    clinician of record of a case is kept, with the reason shown (400)."""
+    try:
+        services(request).access.unassign(principal, account_id, case_id, relation)
+    except (InputError, NotFoundError) as exc:
         return _admin_page(request, principal, status_code=400, error=str(exc))
     return RedirectResponse("/admin#assignments", 303)
 

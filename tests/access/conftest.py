@@ -1,5 +1,5 @@
-"""Fixtures of the access suite: the storage suite's ``store`` (memory, sqlite, postgres) and
-its helpers, loaded from tests/storage/conftest.py; ``service`` over a SQLite store."""
+"""Fixtures of the access suite: the storage suite's ``store`` (memory, sqlite, postgres), its
+``keyring`` and helpers, loaded from tests/storage/conftest.py; ``service`` over a SQLite store."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ _spec.loader.exec_module(_fixtures)
 KEYRING = _fixtures.KEYRING
 TickingClock = _fixtures.TickingClock
 store = _fixtures.store
+keyring = _fixtures.keyring
 postgres_admin = _fixtures.postgres_admin
 postgres_url = _fixtures.postgres_url
 _migrated_postgres_schema = _fixtures._migrated_postgres_schema

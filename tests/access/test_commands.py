@@ -1,4 +1,5 @@
-"""``reverie audit`` and ``reverie account`` in a subprocess, on a real SQLite file."""
+"""``reverie audit`` and ``reverie account`` (add, list, assign, unassign) in a subprocess, on a
+real SQLite file."""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def test_accounts_are_added_listed_and_audited(tmp_path: Path) -> None:
 
     rows = json.loads(reverie(tmp_path, "audit", "list", "--json").stdout)
     assert [r["action"] for r in rows] == ["account created", "account created"]
-    assert all(r["actor"].startswith("terminal:") for r in rows)
+    assert all(r["actor"].startswith("operator:") for r in rows)
+    assert {r["purpose"] for r in rows} == {"terminal: reverie account add"}
     assert "password" not in json.dumps(rows)  # neither the password nor its hash is audited
     assert [
         r["id"] for r in json.loads(reverie(tmp_path, "audit", "list", "--limit", "1", "--json").stdout)
@@ -227,3 +229,68 @@ def test_verify_against_a_kept_head_finds_a_truncated_log(tmp_path: Path) -> Non
     assert found.returncode == 1 and "expected head is not in the chain" in found.stdout
     doc = json.loads(reverie(tmp_path, "audit", "verify", "--expect-head", kept, "--json").stdout)
     assert doc["ok"] is False and doc["head_found"] is False and doc["first_bad_id"] is None
+
+
+def _add(tmp: Path, username: str, role: str) -> None:
+    added = reverie(
+        tmp, "account", "add", username, "--role", role, "--password-stdin", stdin="a long enough password\n"
+    )
+    assert added.returncode == 0, added.stderr
+
+
+def test_assignments_are_made_and_removed_from_the_terminal_and_audited(tmp_path: Path) -> None:
+    from reverie.storage import SQLiteStore
+    from reverie.storage.crypto import Keyring
+
+    for username, role in (("rivera", "clinician"), ("klein", "clinician"), ("lee", "supervisor")):
+        _add(tmp_path, username, role)
+    with SQLiteStore(
+        tmp_path / "case.db", keyring=Keyring.from_file(tmp_path / "data" / "master.key")
+    ) as store:
+        case = store.create_case("ada", clinician="rivera")
+
+    def account(
+        action: str, username: str, relation: str, case: str = "ada"
+    ) -> subprocess.CompletedProcess[str]:
+        return reverie(tmp_path, "account", action, username, "--case", case, "--as", relation)
+
+    given = account("assign", "rivera", "caseload")
+    assert given.returncode == 0 and "rivera is assigned to case ada for caseload" in given.stdout
+    assert account("assign", "lee", "supervision").returncode == 0
+    last = account("unassign", "rivera", "caseload")
+    assert last.returncode == 1
+    assert "last clinician of record" in last.stderr and "Assign another clinician" in last.stderr
+    assert account("assign", "klein", "caseload").returncode == 0
+    taken = account("unassign", "rivera", "caseload")
+    assert taken.returncode == 0 and "rivera is no longer assigned to case ada for caseload" in taken.stdout
+    assert account("unassign", "lee", "supervision").returncode == 0
+    again = account("unassign", "lee", "supervision")
+    assert again.returncode == 1 and "not assigned" in again.stderr
+    wrong = account("assign", "lee", "caseload")
+    assert wrong.returncode == 1 and "for a clinician account" in wrong.stderr
+    nobody = account("unassign", "nobody", "caseload")
+    assert nobody.returncode == 1 and "No account named 'nobody'" in nobody.stderr
+    no_case = account("assign", "klein", "caseload", case="zed")
+    assert no_case.returncode == 1 and "No case named 'zed'" in no_case.stderr
+
+    listed = {a["username"]: a for a in json.loads(reverie(tmp_path, "account", "list", "--json").stdout)}
+    assert listed["klein"]["assignments"] == [{"case_id": case.id, "relation": "caseload"}]
+    assert listed["rivera"]["assignments"] == [] and listed["lee"]["assignments"] == []
+    assert "caseload: ada" in reverie(tmp_path, "account", "list").stdout
+
+    rows = json.loads(reverie(tmp_path, "audit", "list", "--case", "ada", "--json").stdout)
+    changes = [(r["action"], r["detail"]["relation"], r["purpose"]) for r in rows]
+    assert changes == [
+        ("case assigned", "caseload", "terminal: reverie account assign"),
+        ("case assigned", "supervision", "terminal: reverie account assign"),
+        ("case assigned", "caseload", "terminal: reverie account assign"),
+        ("case unassigned", "caseload", "terminal: reverie account unassign"),
+        ("case unassigned", "supervision", "terminal: reverie account unassign"),
+    ]
+    ids = {a["username"]: a["id"] for a in listed.values()}
+    assert [r["detail"]["account"] for r in rows] == [
+        ids[n] for n in ("rivera", "lee", "klein", "rivera", "lee")
+    ]
+    assert all(r["actor"].startswith("operator:") for r in rows)
+    verified = reverie(tmp_path, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout

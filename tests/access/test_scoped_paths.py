@@ -213,6 +213,7 @@ def test_account_records_and_the_whole_audit_log_are_refused_through_a_case_view
         ),
         "use_invitation": lambda: view.use_invitation("c", case.created_at),
         "assign_case": lambda: view.assign_case(account.id, case.id, CaseRelation.SUPERVISION),
+        "unassign_case": lambda: view.unassign_case(account.id, case.id, CaseRelation.SUPERVISION),
         "assignments": lambda: view.assignments(account.id),
         "add_break_glass": lambda: view.add_break_glass(account.id, case.id, "r", expires_at=case.created_at),
         "break_glass_grants": lambda: view.break_glass_grants(account.id, case.id),

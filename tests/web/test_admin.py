@@ -25,12 +25,19 @@ def _admin_with_a_case(web: Any) -> dict[str, Any]:
     assert web.post("/client/session/message", {"text": SAID}).status_code == 303
     admin, admin_secret = web.staff("root", AccountRole.ADMIN, display_name="Ada Admin")
     assert web.sign_in("root", admin_secret).status_code == 303
-    return {"clinician": clinician, "secret": secret, "case_id": client.case_id, "admin": admin,
-            "admin_secret": admin_secret}
+    return {
+        "clinician": clinician,
+        "secret": secret,
+        "case_id": client.case_id,
+        "admin": admin,
+        "admin_secret": admin_secret,
+    }
 
 
 def _denied(web: Any, actor: str) -> list[Any]:
-    return [e for e in web.access.store.audit_entries(limit=None) if e.action == "denied" and e.actor == actor]
+    return [
+        e for e in web.access.store.audit_entries(limit=None) if e.action == "denied" and e.actor == actor
+    ]
 
 
 def test_admin_sees_accounts_cases_under_pseudonyms_and_no_clinical_text(web: Any) -> None:
@@ -70,8 +77,13 @@ def test_admin_creates_assigns_and_disables_accounts_and_each_change_is_audited(
     made = _admin_with_a_case(web)
     created = web.post(
         "/admin/accounts",
-        {"username": "dr.sup", "display_name": "Dr. Sup", "role": "supervisor",
-         "password": PASSWORD, "password_again": PASSWORD},
+        {
+            "username": "dr.sup",
+            "display_name": "Dr. Sup",
+            "role": "supervisor",
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
     )
     assert created.status_code == 303 and created.headers["location"].startswith("/admin?created=dr.sup")
     supervisor = next(a for a in web.access.store.accounts() if a.username == "dr.sup")
@@ -126,7 +138,10 @@ def test_create_account_refuses_clients_mismatched_passwords_and_taken_names(web
     _admin_with_a_case(web)
     before = len(web.access.store.accounts())
     cases = [
-        ({"username": "c1", "role": "client", "password": PASSWORD, "password_again": PASSWORD}, "invitation"),
+        (
+            {"username": "c1", "role": "client", "password": PASSWORD, "password_again": PASSWORD},
+            "invitation",
+        ),
         ({"username": "c2", "role": "clinician", "password": PASSWORD, "password_again": "x" * 12}, "differ"),
         ({"username": "c3", "role": "clinician", "password": "short", "password_again": "short"}, "10"),
         ({"username": "alex", "role": "clinician", "password": PASSWORD, "password_again": PASSWORD}, "alex"),
@@ -206,7 +221,9 @@ def test_break_glass_page_lists_the_rules_and_every_grant(web: Any) -> None:
     empty = web.client.get("/admin/break-glass")
     assert empty.status_code == 200 and "No break-glass grant so far" in empty.text
     assert "reason" in empty.text and "240" in empty.text
-    web.access.break_glass(web.principal("dr.rivera", made["secret"]), made["case_id"], "covering a colleague", 30)
+    web.access.break_glass(
+        web.principal("dr.rivera", made["secret"]), made["case_id"], "covering a colleague", 30
+    )
     page = web.client.get("/admin/break-glass")
     assert "covering a colleague" in page.text and "account:dr.rivera" in page.text
     assert pseudonym(made["case_id"]) in page.text and "<td>30</td>" in page.text
@@ -216,10 +233,13 @@ def test_a_staff_account_without_an_authenticator_sets_one_up_before_anything_el
     from reverie.access.totp import STEP_SECONDS, code_at
 
     _admin_with_a_case(web)
-    assert web.post(
-        "/admin/accounts",
-        {"username": "dr.new", "role": "clinician", "password": PASSWORD, "password_again": PASSWORD},
-    ).status_code == 303
+    assert (
+        web.post(
+            "/admin/accounts",
+            {"username": "dr.new", "role": "clinician", "password": PASSWORD, "password_again": PASSWORD},
+        ).status_code
+        == 303
+    )
     assert web.sign_in("dr.new").status_code == 303  # no code yet: the password is enough once
     sent = web.client.get("/clinician", follow_redirects=False)
     assert sent.status_code == 303 and sent.headers["location"] == "/account/totp"
@@ -240,5 +260,97 @@ def test_a_staff_account_without_an_authenticator_sets_one_up_before_anything_el
     # from now on the code is needed to sign in
     web.clock.advance(seconds=STEP_SECONDS)
     assert web.sign_in("dr.new").status_code == 401
-    assert web.post("/login", {"username": "dr.new", "password": PASSWORD,
-                               "code": code_at(secret.group(1), web.clock())}).status_code == 303
+    assert (
+        web.post(
+            "/login",
+            {"username": "dr.new", "password": PASSWORD, "code": code_at(secret.group(1), web.clock())},
+        ).status_code
+        == 303
+    )
+
+
+def _supervised(web: Any) -> dict[str, Any]:
+    """``_admin_with_a_case`` plus a supervisor ``dr.sup`` assigned to the case for supervision."""
+    from reverie.domain.access import AccountRole, CaseRelation
+
+    made = _admin_with_a_case(web)
+    supervisor, sup_secret = web.staff("dr.sup", AccountRole.SUPERVISOR)
+    admin = web.principal("root", made["admin_secret"])
+    web.access.assign(admin, supervisor.id, made["case_id"], CaseRelation.SUPERVISION)
+    return {**made, "supervisor": supervisor, "sup_secret": sup_secret}
+
+
+def test_admin_removes_an_assignment_with_a_csrf_protected_form_and_it_is_audited(web: Any) -> None:
+    from reverie.domain.access import CaseRelation
+
+    made = _supervised(web)
+    sup_id, case_id = made["supervisor"].id, made["case_id"]
+    page = web.client.get("/admin")
+    assert 'action="/admin/assignments/remove"' in page.text
+    assert f'name="account_id" value="{sup_id}"' in page.text and "Remove<span" in page.text
+    form = {"account_id": str(sup_id), "case_id": str(case_id), "relation": "supervision"}
+    forged = web.client.post("/admin/assignments/remove", data=form, follow_redirects=False)
+    assert forged.status_code == 403  # no CSRF token: refused, nothing changes
+    assert (case_id, CaseRelation.SUPERVISION) in web.access.store.assignments(sup_id)
+
+    removed = web.post("/admin/assignments/remove", form)
+    assert removed.status_code == 303 and removed.headers["location"] == "/admin#assignments"
+    assert web.access.store.assignments(sup_id) == []
+    row = next(
+        e for e in reversed(web.access.store.audit_entries(limit=None)) if e.action == "case unassigned"
+    )
+    assert (row.actor, row.case_id, row.detail) == (
+        "account:root",
+        case_id,
+        {"account": sup_id, "relation": "supervision"},
+    )
+    again = web.post("/admin/assignments/remove", form)
+    assert again.status_code == 400 and "not assigned" in again.text
+    assert web.access.store.verify_audit().ok
+
+
+def test_the_last_clinician_of_record_cannot_be_removed_from_the_page(web: Any) -> None:
+    from reverie.domain.access import CaseRelation
+
+    made = _admin_with_a_case(web)
+    rivera, case_id = made["clinician"].id, made["case_id"]
+    form = {"account_id": str(rivera), "case_id": str(case_id), "relation": "caseload"}
+    refused = web.post("/admin/assignments/remove", form)
+    assert refused.status_code == 400
+    assert "last clinician of record" in refused.text and "Assign another clinician" in refused.text
+    assert web.access.store.assignments(rivera) == [(case_id, CaseRelation.CASELOAD)]
+    assert not [e for e in web.access.store.audit_entries(limit=None) if e.action == "case unassigned"]
+    wrong = web.post("/admin/assignments/remove", {**form, "relation": "mentoring"})
+    assert wrong.status_code == 400 and "caseload (a clinician) or supervision" in wrong.text
+
+
+def test_a_removed_supervisor_signed_in_elsewhere_is_refused_at_the_next_page(web: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    made = _supervised(web)
+    case_id = made["case_id"]
+    # the supervisor's own browser, signed in and reading the case; the admin stays in web.client
+    with TestClient(web.client.app, base_url="http://testserver") as browser:
+        browser.get("/crisis-help")  # its CSRF cookie
+        login = {
+            "username": "dr.sup",
+            "password": PASSWORD,
+            "code": web.code(made["sup_secret"]),
+            "csrf": browser.cookies["reverie_csrf"],
+        }
+        assert browser.post("/login", data=login, follow_redirects=False).status_code == 303
+        assert browser.get(f"/supervision/cases/{case_id}").status_code == 200
+
+        removed = web.post(
+            "/admin/assignments/remove",
+            {"account_id": str(made["supervisor"].id), "case_id": str(case_id), "relation": "supervision"},
+        )
+        assert removed.status_code == 303
+
+        denied_before = len(_denied(web, "account:dr.sup"))
+        again = browser.get(f"/supervision/cases/{case_id}")
+        assert again.status_code == 403 and "Margaret" not in again.text
+        denied = _denied(web, "account:dr.sup")
+        assert len(denied) == denied_before + 1 and denied[-1].case_id == case_id
+        listing = browser.get("/supervision")  # still signed in, with nothing to open
+        assert listing.status_code == 200 and "No case is assigned" in listing.text
