@@ -323,6 +323,12 @@ class ScopedStore(Store):
             self._deny("psychotherapy_notes", "read psychotherapy notes")
         return self._read("psychotherapy_notes", lambda: self._inner.psychotherapy_notes(case_id), count=len)
 
+    def case_pseudonym(self, case_id: int) -> str:
+        """The case's export pseudonym: not clinical text, but it links exports to the case,
+        so reading it is confined to the case and audited like any other read."""
+        self._check_case("case_pseudonym", case_id)
+        return self._read("case_pseudonym", lambda: self._inner.case_pseudonym(case_id), clinical=False)
+
     def erase_case(self, case_id: int) -> None:
         self._deny("erase_case", "erase a case through a case view (use 'reverie erase')")
 

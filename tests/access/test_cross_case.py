@@ -83,6 +83,7 @@ def _attempts(own: Case, other: Case, ids: dict[str, int]) -> list[Attempt]:
         ("get_state", lambda v: v.get_state(case, "engine")),
         ("vectors", lambda v: v.vectors(case, "hashing")),
         ("psychotherapy_notes", lambda v: v.psychotherapy_notes(case)),
+        ("case_pseudonym", lambda v: v.case_pseudonym(case)),
         ("consent_history", lambda v: v.consent_history(case)),
         ("consents", lambda v: v.consents(case)),
         ("audit_entries", lambda v: v.audit_entries(case_id=case)),

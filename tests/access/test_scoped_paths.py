@@ -124,6 +124,14 @@ def test_psychotherapy_notes_only_in_a_notes_scope(store: Store) -> None:
     assert [e.action for e in store.audit_entries()] == ["denied", "denied", "write", "read"]
 
 
+def test_the_export_pseudonym_of_the_own_case_is_the_stores_and_is_audited(store: Store) -> None:
+    case = store.create_case("ada", clinician="rivera")
+    before = len(store.audit_entries(limit=None))
+    for view in (_view(store, case), _view(store, case, clinical_text=False)):  # an admin's view too
+        assert view.case_pseudonym(case.id) == store.case_pseudonym(case.id)
+    assert _new_rows(store, before) == [("read", {"case_pseudonym": 1})] * 2
+
+
 def test_consent_and_audit_rows_of_the_own_case_pass_through(store: Store) -> None:
     case = store.create_case("ada", clinician="rivera")
     view = _view(store, case)
