@@ -172,10 +172,11 @@ class SessionEngine:
                 session_id=session.id,
             )
         memory = CaseMemory(self.store, case.id, self.embedder)
-        memory.load()
+        said = self.store.utterances(case.id)
+        memory.load(said)
         used = {
             normalise_sentence(case_text[a:b])
-            for u in self.store.utterances(case.id)
+            for u in said
             if u.speaker is Speaker.THERAPIST
             for case_text in (u.text,)
             for a, b in sentences(case_text)

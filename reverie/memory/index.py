@@ -131,10 +131,13 @@ class CaseMemory:
     def __len__(self) -> int:
         return self._n
 
-    def load(self) -> None:
+    def load(self, utterances: Sequence[Utterance] | None = None) -> None:
         """(Re)read the case from the store. Client utterances without a vector for this
-        model are embedded and their vectors saved, so an imported case gets indexed."""
-        utterances = [u for u in self._store.utterances(self._case_id) if u.speaker is Speaker.CLIENT]
+        model are embedded and their vectors saved, so an imported case gets indexed.
+        ``utterances``: the case's utterances when the caller has just read them all (the
+        engine does, when a session opens), so they are not read and decrypted twice."""
+        every = self._store.utterances(self._case_id) if utterances is None else utterances
+        utterances = [u for u in every if u.speaker is Speaker.CLIENT]
         stored = dict(self._store.vectors(self._case_id, self._embedder.model_id))
         annotations = self._store.annotations(self._case_id)
         size = 4 * self._embedder.dim

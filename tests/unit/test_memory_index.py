@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -110,6 +111,27 @@ def test_load_indexes_client_turns_and_saves_their_vectors(store: InMemoryStore)
     embedder.texts.clear()
     CaseMemory(store, case_id, embedder).load()
     assert embedder.texts == []  # indexed once, read back after
+
+
+def test_load_uses_the_utterances_it_is_given_instead_of_reading_them_again(
+    store: InMemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id = build(store, SESSIONS)
+    said = store.utterances(case_id)
+    reads: list[int] = []
+    original = store.utterances
+
+    def counted(*args: Any, **kwargs: Any) -> list[Utterance]:
+        reads.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "utterances", counted)
+    memory = CaseMemory(store, case_id, HashingEmbedder())
+    memory.load(said)
+    assert reads == []
+    assert len(memory) == sum(u.speaker is C for u in said) == 5
+    memory.load()
+    assert reads == [1]
 
 
 def test_load_reembeds_a_vector_of_the_wrong_size(store: InMemoryStore) -> None:
