@@ -1,8 +1,10 @@
 """``AffectAnnotator``: the emotions an utterance voices, and how strongly.
 
-Rule based, from the ``affect`` lexicon (a trained model comes later and will assign the same
-layer). Each emotion word or phrase found becomes one annotation on ``affect.v1`` whose label
-is one of ``AFFECT_LABELS`` and whose score is the intensity:
+Rule based, from the ``affect`` lexicon. The trained GoEmotions model writes its own layer
+beside this one (``emotion.v1``, ``reverie.analysis.emotion``); this layer stays the source of
+intensity and of the clinical labels the other annotators and the engine read. Each emotion
+word or phrase found becomes one annotation on ``affect.v1`` whose label is one of
+``AFFECT_LABELS`` and whose score is the intensity:
 
 - the phrase's tier gives the base ("devastated" > "sad" > "a bit down");
 - modifiers in the three words before it raise or lower it ("so", "extremely"; "a bit");

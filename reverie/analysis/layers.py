@@ -8,7 +8,8 @@ from __future__ import annotations
 
 TOKENS = "tokens.v1"  # not stored: the tokenizer's output, required by most annotators
 RISK = "risk.v1"  # the crisis gate's findings (see reverie.analysis.risk)
-AFFECT = "affect.v1"  # emotions, score = intensity
+AFFECT = "affect.v1"  # emotions from the lexicon (clinical labels), score = intensity
+EMOTION = "emotion.v1"  # GoEmotions emotions from the trained model, score = its probability
 TEMPORAL = "temporal.v1"  # childhood / past / present / future orientation
 FIGURES = "figures.v1"  # people in the client's life (mother, partner, boss, the therapist...)
 PLACES = "places.v1"  # places named (home, school, work, a town)

@@ -1,8 +1,10 @@
 """The built-in annotators by name, and ``build_pipeline`` that puts them in order.
 
 The crisis gate (``risk``) always runs first after the tokenizer: safety never waits for the
-rest of the analysis (DESIGN.md, principle 1). Annotators from elsewhere (plugins, tests) join
-through ``extra`` and run after the named ones, through the same ``Pipeline`` checks.
+rest of the analysis (DESIGN.md, principle 1), nor depends on it: without its weights the
+trained ``emotion`` annotator still builds, writes nothing and says why. Annotators from
+elsewhere (plugins, tests) join through ``extra`` and run after the named ones, through the
+same ``Pipeline`` checks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ DEFAULT_ANNOTATORS: tuple[str, ...] = (
     "temporal",
     "figures",
     "affect",
+    "emotion",
     "episodes",
     "defenses",
     "transference",
@@ -61,6 +64,14 @@ def _affect() -> Annotator:
     return AffectAnnotator()
 
 
+def _emotion() -> Annotator:
+    # Never raises for missing or damaged weights: the annotator then writes nothing and says
+    # why (``unavailable``), so the engine and its crisis gate still run without the model.
+    from reverie.analysis.emotion import EmotionAnnotator
+
+    return EmotionAnnotator.shipped()
+
+
 def _episodes() -> Annotator:
     from reverie.analysis.episodes import EpisodeAnnotator
 
@@ -96,6 +107,7 @@ FACTORIES: Mapping[str, Callable[[], Annotator]] = {
     "temporal": _temporal,
     "figures": _figures,
     "affect": _affect,
+    "emotion": _emotion,
     "episodes": _episodes,
     "defenses": _defenses,
     "transference": _transference,

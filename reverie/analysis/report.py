@@ -4,7 +4,10 @@ Every finding carries its evidence (utterance number and the words). An episode 
 other, the wish and the two responses, each with the words it rests on (``evidence``); a
 defense or transference cue comes with the sentence it sits in (``sentence``), so the cue can
 be read in its context. Defenses, patterns and transference are hypotheses, and the report
-says so.
+says so. ``affect`` counts the lexicon's clinical emotion words (``affect.v1``); ``emotions``
+gives the trained GoEmotions model's labels (``emotion.v1``) per utterance with the sentence
+that voices each, and the most frequent feelings, apart from the stances (``STANCE_LABELS``:
+in transcripts mostly "yeah", "no" and "I don't know"), or, when the model could not run, why.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from reverie.analysis import layers
 from reverie.analysis.doc import Doc
+from reverie.analysis.emotion import STANCE_LABELS, shipped_model_problem
 from reverie.analysis.key_moments import cycle_blocks
 from reverie.analysis.lexicon import sentence_spans
 from reverie.analysis.pipeline import Pipeline
@@ -22,6 +26,11 @@ from reverie.analysis.risk import RiskScreen
 from reverie.domain import Annotation, Speaker
 
 HYPOTHESIS_NOTE = "Hypotheses from word cues, unconfirmed until a clinician reviews them."
+EMOTION_NOTE = (
+    "Emotions found by a model trained on GoEmotions (Reddit comments; docs/models/affect.md), "
+    "sentence by sentence. A score is the model's probability: compare it with its label's own "
+    "threshold, not with other labels. Not a clinical instrument."
+)
 
 
 def _quote(doc: Doc, ann: Annotation, limit: int = 160) -> str:
@@ -129,6 +138,7 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
         "client_utterances": len(client),
         "risk": {"flagged": bool(risk), "findings": risk},
         "affect": dict(affect.most_common()),
+        "emotions": _emotions(docs, client),
         "episodes": episodes,
         "patterns": patterns,
         "defenses": {
@@ -146,6 +156,57 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
             "blocks_measured": len(blocks),
         },
         "emotional_peaks": peaks,
+    }
+
+
+def _emotions(docs: Sequence[Doc], client: Sequence[tuple[int, Doc]]) -> dict[str, Any]:
+    """The ``emotion.v1`` findings of the client's utterances, every label with its sentence;
+    ``summary`` tallies the feelings and ``stances`` the ``STANCE_LABELS``, each by the number of
+    utterances. ``available`` is false, with the ``problem``, when no utterance met the model."""
+    if docs and not any(layers.EMOTION in d.layers for d in docs):
+        problem = shipped_model_problem() or "The emotion annotator was not in the analysis pipeline."
+        return {
+            "note": EMOTION_NOTE,
+            "available": False,
+            "problem": problem,
+            "summary": [],
+            "stances": [],
+            "utterances": [],
+        }
+    found: list[dict[str, Any]] = []
+    counts: Counter[str] = Counter()
+    highest: dict[str, float] = {}
+    for number, doc in client:
+        anns = sorted(doc.get(layers.EMOTION), key=lambda a: (a.span.start if a.span else 0, -a.score))
+        if not anns:
+            continue
+        found.append(
+            {
+                "utterance": number,
+                "emotions": [
+                    {
+                        "label": a.label,
+                        "score": round(a.score, 2),
+                        "threshold": a.detail.get("threshold"),
+                        "quote": _quote(doc, a, 240),
+                    }
+                    for a in anns
+                ],
+            }
+        )
+        for a in anns:
+            highest[a.label] = max(highest.get(a.label, 0.0), a.score)
+        counts.update({a.label for a in anns})  # utterances, not sentences
+    tally = [
+        {"label": label, "utterances": n, "max_score": round(highest[label], 2)}
+        for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], -highest[kv[0]], kv[0]))
+    ]
+    return {
+        "note": EMOTION_NOTE,
+        "available": True,
+        "summary": [t for t in tally if t["label"] not in STANCE_LABELS],
+        "stances": [t for t in tally if t["label"] in STANCE_LABELS],
+        "utterances": found,
     }
 
 
@@ -186,6 +247,7 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
         out.append("No risk language found by the crisis gate.")
     out += ["", "## Affect", ""]
     out += [f"- {k}: {v}" for k, v in report["affect"].items()] or ["No affect words found."]
+    out += ["", "## Emotions (trained model)", "", _render_emotions(report["emotions"])]
     out += ["", "## Relationship episodes", ""]
     for e in report["episodes"]:
         evidence = e.get("evidence") or {}
@@ -237,4 +299,26 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
         for m in report["emotional_peaks"]
     ] or ["None."]
     out += ["", f"_{HYPOTHESIS_NOTE}_", ""]
+    return "\n".join(out)
+
+
+def _render_emotions(emotions: dict[str, Any]) -> str:
+    if not emotions["available"]:
+        return f"The emotion model did not run: {emotions['problem']}"
+    if not emotions["utterances"]:
+        return "No emotion found by the model in the client's utterances."
+    feelings = ", ".join(f"{s['label']} ×{s['utterances']}" for s in emotions["summary"]) or "none"
+    out = [f"Most frequent feelings (client utterances): {feelings}."]
+    if emotions["stances"]:
+        stances = ", ".join(f"{s['label']} ×{s['utterances']}" for s in emotions["stances"])
+        out.append(f"Stances and states of knowing (mostly “yeah”, “no”, “I don't know”): {stances}.")
+    out.append("")
+    for entry in emotions["utterances"]:
+        by_quote: dict[str, list[str]] = defaultdict(list)
+        for e in entry["emotions"]:
+            if e["label"] not in STANCE_LABELS:
+                bar = "" if e["threshold"] is None else f" (threshold {e['threshold']:.2f})"
+                by_quote[e["quote"]].append(f"{e['label']} {e['score']:.2f}{bar}")
+        out += [f"- utterance {entry['utterance']}: {', '.join(ls)} — “{q}”" for q, ls in by_quote.items()]
+    out += ["", f"_{emotions['note']}_"]
     return "\n".join(out)

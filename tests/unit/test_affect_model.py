@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from reverie.analysis import affect_model
 from reverie.analysis.affect import AFFECT_LABELS
 from reverie.analysis.affect_model import (
     CLINICAL_MAP,
@@ -204,6 +205,45 @@ def test_a_batch_gives_what_one_text_at_a_time_gives(shipped: AffectModel) -> No
     batch = shipped.probabilities(texts)
     singles = np.vstack([shipped.probabilities([t]) for t in texts])
     np.testing.assert_allclose(batch, singles, rtol=1e-6)
+
+
+def _reference_fast_probabilities(texts: list[str]) -> npt.NDArray[np.float32]:
+    """The fast tier as the card defines it, straight from the weights file: the set of hashed
+    features, IDF-weighted, L2-normalised, one logistic head per label."""
+    with np.load(SHIPPED) as npz:
+        idf, fast_w, fast_b = (npz[k].astype(np.float64) for k in ("idf", "fast_w", "fast_b"))
+    indptr, indices = hash_features(texts, idf.shape[0])
+    out = np.zeros((len(texts), N))
+    for row in range(len(texts)):
+        x = idf[indices[indptr[row] : indptr[row + 1]]]
+        logits = fast_b + (x / np.sqrt(x @ x)) @ fast_w[indices[indptr[row] : indptr[row + 1]]]
+        out[row] = 1 / (1 + np.exp(-logits))
+    return out.astype(np.float32)
+
+
+# Words that share character grams ("<wh", "<whe"), a word said twice, capitals, nothing at all.
+TRICKY = [
+    "When, where and whatever: what whenever wherever?",
+    "so so SO sorry sorry, I'm sorry",
+    "I HATE THIS",
+    "",
+    "[laughing] 😊 ok",
+]
+
+
+def test_the_cached_word_sums_give_the_fast_tier_as_defined(shipped: AffectModel) -> None:
+    expected = _reference_fast_probabilities(TRICKY)
+    np.testing.assert_allclose(shipped.fast_probabilities(TRICKY), expected, atol=2e-6)
+    # A second pass reads every word from the cache and must not drift.
+    np.testing.assert_allclose(shipped.fast_probabilities(TRICKY[::-1])[::-1], expected, atol=2e-6)
+
+
+def test_words_past_a_full_cache_are_computed_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(affect_model, "_WORD_CACHE", 3)  # room for "when", ",", "where" at most
+    small = AffectModel.load()
+    np.testing.assert_allclose(
+        small.fast_probabilities(TRICKY), _reference_fast_probabilities(TRICKY), atol=2e-6
+    )
 
 
 # --- tiers, on the stub -----------------------------------------------------------------------

@@ -47,6 +47,7 @@ def test_default_order() -> None:
         "temporal",
         "figures",
         "affect",
+        "emotion",
         "episodes",
         "defenses",
         "transference",

@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
-from reverie.analysis.report import HYPOTHESIS_NOTE, analyse, build_report, render_markdown
+from reverie.analysis import layers
+from reverie.analysis.doc import Doc
+from reverie.analysis.lexicon import sentence_spans
+from reverie.analysis.report import EMOTION_NOTE, HYPOTHESIS_NOTE, analyse, build_report, render_markdown
 from reverie.analysis.risk import RiskScreen
-from reverie.domain import Speaker
+from reverie.domain import Annotation, Span, Speaker
 from reverie.runtime import listening_pipeline
 
 TURNS = [
@@ -76,3 +79,90 @@ def test_an_empty_transcript_reports_nothing_found() -> None:
     )
     assert empty["key_moments"] == {"note": empty["key_moments"]["note"], "blocks": [], "blocks_measured": 0}
     assert "None found." in render_markdown(empty) and "in none of the 0 blocks" in render_markdown(empty)
+    assert empty["emotions"]["available"] is True and empty["emotions"]["utterances"] == []
+    assert "No emotion found by the model in the client's utterances." in render_markdown(empty)
+
+
+def test_the_model_emotions_quote_a_sentence_of_their_utterance(report: dict[str, Any]) -> None:
+    emotions = report["emotions"]
+    assert emotions["available"] is True and emotions["note"] == EMOTION_NOTE
+    assert emotions["utterances"], "the shipped model finds something in these turns"
+    for entry in emotions["utterances"]:
+        text = TURNS[entry["utterance"] - 1][1]
+        sentences = {text[s:e] for s, e in sentence_spans(text)}
+        assert all(e["quote"] in sentences and e["score"] >= e["threshold"] for e in entry["emotions"])
+
+
+def _emotion_doc(speaker: Speaker, text: str, *found: tuple[str, float, str]) -> Doc:
+    doc = Doc(text=text, speaker=speaker)
+    doc.layers[layers.EMOTION] = [
+        Annotation(
+            layers.EMOTION, label, score, Span(text.index(s), text.index(s) + len(s)), {"threshold": 0.2}
+        )
+        for label, score, s in found
+    ]
+    return doc
+
+
+HAND_DOCS = [
+    _emotion_doc(
+        Speaker.CLIENT,
+        "I miss her. I was so scared.",
+        ("sadness", 0.5, "I miss her."),
+        ("fear", 0.9, "I was so scared."),
+    ),
+    _emotion_doc(Speaker.THERAPIST, "You miss her.", ("sadness", 0.99, "You miss her.")),
+    _emotion_doc(Speaker.CLIENT, "Nothing much happened."),
+    _emotion_doc(Speaker.CLIENT, "Still sad, sad, sad.", ("sadness", 0.3, "Still sad, sad, sad.")),
+    _emotion_doc(Speaker.CLIENT, "Yeah.", ("approval", 0.7, "Yeah.")),
+]
+
+
+def test_emotions_are_listed_per_client_utterance_and_summed_up_by_frequency() -> None:
+    emotions = build_report(HAND_DOCS)["emotions"]
+    assert emotions["summary"] == [
+        {"label": "sadness", "utterances": 2, "max_score": 0.5},  # the therapist's 0.99 is not the client's
+        {"label": "fear", "utterances": 1, "max_score": 0.9},
+    ]
+    assert emotions["stances"] == [{"label": "approval", "utterances": 1, "max_score": 0.7}]
+    assert emotions["utterances"] == [
+        {
+            "utterance": 1,
+            "emotions": [
+                {"label": "sadness", "score": 0.5, "threshold": 0.2, "quote": "I miss her."},
+                {"label": "fear", "score": 0.9, "threshold": 0.2, "quote": "I was so scared."},
+            ],
+        },
+        {
+            "utterance": 4,
+            "emotions": [
+                {"label": "sadness", "score": 0.3, "threshold": 0.2, "quote": "Still sad, sad, sad."}
+            ],
+        },
+        {
+            "utterance": 5,
+            "emotions": [{"label": "approval", "score": 0.7, "threshold": 0.2, "quote": "Yeah."}],
+        },
+    ]
+
+
+def test_markdown_gives_the_most_frequent_feelings_then_each_sentence() -> None:
+    text = render_markdown(build_report(HAND_DOCS))
+    section = text.split("## Emotions (trained model)\n\n", 1)[1].split("\n## ", 1)[0]
+    assert section.splitlines() == [
+        "Most frequent feelings (client utterances): sadness ×2, fear ×1.",
+        "Stances and states of knowing (mostly “yeah”, “no”, “I don't know”): approval ×1.",
+        "",
+        "- utterance 1: sadness 0.50 (threshold 0.20) — “I miss her.”",
+        "- utterance 1: fear 0.90 (threshold 0.20) — “I was so scared.”",
+        "- utterance 4: sadness 0.30 (threshold 0.20) — “Still sad, sad, sad.”",
+        "",
+        f"_{EMOTION_NOTE}_",
+    ]
+
+
+def test_documents_that_never_met_the_model_are_reported_as_not_run() -> None:
+    docs = [Doc(text="I am so angry.", speaker=Speaker.CLIENT)]  # no emotion layer at all
+    emotions = build_report(docs)["emotions"]
+    assert emotions["available"] is False
+    assert emotions["problem"] == "The emotion annotator was not in the analysis pipeline."
