@@ -74,7 +74,8 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
                     "label": ann.label,
                     "score": round(ann.score, 2),
                     "quote": _quote(doc, ann),
-                    **{k: v for k, v in ann.detail.items() if k in {"kind", "level"}},
+                    "source": str(ann.detail.get("source", "rules")),
+                    **{k: v for k, v in ann.detail.items() if k in {"kind", "level", "probability"}},
                 }
             )
         for ann in doc.get(layers.AFFECT):
@@ -230,6 +231,31 @@ def _patterns(episodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _render_risk(findings: Sequence[dict[str, Any]]) -> list[str]:
+    """The rules' findings with their level; the trained layer's own flags apart, as questions
+    to ask: in a recorded session they are the gate's recall-first guesses, not findings."""
+    if not findings:
+        return ["No risk language found by the crisis gate."]
+    ruled = [f for f in findings if f.get("source") != "model"]
+    guessed = [f for f in findings if f.get("source") == "model"]
+    out = [
+        f"- **{f['label']}**, level {f.get('level', 'unknown')} (utterance {f['utterance']}): “{f['quote']}”"
+        for f in ruled
+    ]
+    if guessed:
+        if out:
+            out.append("")
+        out += [
+            "Worth asking about: the trained layer alone flagged these (it errs towards flagging; "
+            "probability in brackets). In a live session each would have led to a gentle check-in.",
+            "",
+        ]
+        out += [
+            f"- utterance {f['utterance']} ({f.get('probability', 0):.2f}): “{f['quote']}”" for f in guessed
+        ]
+    return out
+
+
 def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") -> str:
     out = [
         f"# {title}",
@@ -238,13 +264,7 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
         "",
     ]
     out += ["## Risk", ""]
-    if report["risk"]["findings"]:
-        out += [
-            f"- **{r['label']}** (utterance {r['utterance']}): “{r['quote']}”"
-            for r in report["risk"]["findings"]
-        ]
-    else:
-        out.append("No risk language found by the crisis gate.")
+    out += _render_risk(report["risk"]["findings"])
     out += ["", "## Affect", ""]
     out += [f"- {k}: {v}" for k, v in report["affect"].items()] or ["No affect words found."]
     out += ["", "## Emotions (trained model)", "", _render_emotions(report["emotions"])]

@@ -166,3 +166,37 @@ def test_documents_that_never_met_the_model_are_reported_as_not_run() -> None:
     emotions = build_report(docs)["emotions"]
     assert emotions["available"] is False
     assert emotions["problem"] == "The emotion annotator was not in the analysis pipeline."
+
+
+def test_the_rules_findings_and_the_trained_layers_guesses_are_told_apart() -> None:
+    ruled = Doc(text="I want to kill myself.", speaker=Speaker.CLIENT)
+    for ann in RiskScreen().screen(ruled.text).to_annotations():
+        ruled.add(ann)
+    guessed = Doc(text="I can't do them anymore.", speaker=Speaker.CLIENT)
+    guessed.add(
+        Annotation(
+            layers.RISK,
+            "ideation",
+            0.25,
+            Span(0, 24),
+            {"level": "low", "kind": "indirect", "source": "model", "probability": 0.61},
+        )
+    )
+    report = build_report([ruled, guessed])
+    first, second = report["risk"]["findings"]
+    assert first["source"] == "rules" and "probability" not in first and first["level"] != "low"
+    assert second["source"] == "model" and second["probability"] == 0.61 and second["utterance"] == 2
+    text = render_markdown(report)
+    rules_line = next(line for line in text.splitlines() if "kill myself" in line)
+    assert rules_line.startswith(f"- **{first['label']}**, level {first['level']} (utterance 1)")
+    assert "Worth asking about: the trained layer alone flagged these" in text
+    assert "- utterance 2 (0.61): “I can't do them anymore.”" in text
+    assert text.index("kill myself") < text.index("Worth asking about") < text.index("do them anymore")
+
+
+def test_a_report_with_only_guesses_has_no_rules_list() -> None:
+    doc = Doc(text="I can't go on like this with the diet.", speaker=Speaker.CLIENT)
+    doc.add(Annotation(layers.RISK, "ideation", 0.25, Span(0, 10), {"source": "model", "probability": 0.7}))
+    section = render_markdown(build_report([doc])).split("## Risk", 1)[1].split("##", 1)[0]
+    assert section.strip().startswith("Worth asking about")
+    assert "**" not in section
