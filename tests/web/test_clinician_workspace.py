@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reverie.domain import EventKind, SessionKind, Speaker
+from reverie.domain import Annotation, EventKind, SessionKind, Span, Speaker
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -245,3 +245,25 @@ def test_dreams_and_measures_pages_render(clinic: dict[str, Any]) -> None:
     assert dreams.status_code == 200 and "No dreams" in dreams.text
     measures = web.client.get(f"/clinician/cases/{case_id}/measures")
     assert measures.status_code == 200 and measures.text.count("<svg") == 2
+
+
+def test_the_transcript_tells_the_rules_risk_findings_from_the_trained_layers_guesses(
+    clinic: dict[str, Any],
+) -> None:
+    web, case_id = clinic["web"], clinic["case_id"]
+    store = _scoped(web, "dr.rivera", case_id, clinic["secret"])
+    session = store.sessions(case_id)[0]
+    first, second = [
+        u for u in store.utterances(case_id, session_id=session.id) if u.speaker is Speaker.CLIENT
+    ][:2]
+    ruled = {"level": "moderate", "kind": "explicit", "source": "rules"}
+    guessed = {"level": "low", "kind": "indirect", "source": "model", "probability": 0.63}
+    store.save_annotations(first.id, [Annotation("risk.v1", "ideation", 0.5, Span(0, 9), ruled)])
+    store.save_annotations(second.id, [Annotation("risk.v1", "ideation", 0.25, Span(0, 8), guessed)])
+    page = web.client.get(f"/clinician/cases/{case_id}/sessions/{session.id}")
+    plain = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page.text)))
+    assert f"risk: ideation, level moderate (rules): “{first.text[:9]}”" in plain
+    assert (
+        "risk: worth asking about (the trained layer alone, probability 0.63; the rules found nothing): "
+        f"“{second.text[:8]}”"
+    ) in plain

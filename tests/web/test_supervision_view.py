@@ -35,6 +35,23 @@ def test_supervisor_sees_the_assigned_case_without_names(web: Any) -> None:
     assert "I cried" in page.text  # the clinical text is there, identifiers removed
     # stored evidence offsets point into the identified text: no highlight on de-identified text
     assert "<mark" not in page.text
+    # risk findings: the rules' with their level, the trained layer's own flags as questions
+    from reverie.domain import Annotation, Speaker
+
+    clinician_view = web.access.case_store(web.principal("dr.rivera", secret), case_id, purpose="test")
+    (utterance,) = [u for u in clinician_view.utterances(case_id) if u.speaker is Speaker.CLIENT]
+    guess = {"level": "low", "source": "model", "probability": 0.58}
+    rule = {"level": "moderate", "source": "rules"}
+    clinician_view.save_annotations(
+        utterance.id,
+        [
+            Annotation("risk.v1", "ideation", 0.25, None, guess),
+            Annotation("risk.v1", "method", 0.5, None, rule),
+        ],
+    )
+    text = " ".join(web.client.get(f"/supervision/cases/{case_id}").text.split())
+    assert "risk: <strong>worth asking about</strong> (the trained layer alone, probability 0.58)" in text
+    assert "risk: <strong>method</strong>, level moderate (rules)" in text
     # a supervisor may not use the clinician's workspace or write
     assert web.client.get(f"/clinician/cases/{case_id}").status_code == 403
     assert web.client.get("/clinician").status_code == 403
@@ -61,9 +78,11 @@ def test_the_signed_formulation_reaches_the_supervision_view(web: Any) -> None:
     case_id = client.case_id
     web.sign_in("alex")
     web.consent_all()
-    for text in ("My father never listened to me when I was a child, he just walked away.",
-                 "I wanted him to notice me, but he ignored me and I felt so small and sad.",
-                 "At work my boss ignores me too, and I get angry but I say nothing."):
+    for text in (
+        "My father never listened to me when I was a child, he just walked away.",
+        "I wanted him to notice me, but he ignored me and I felt so small and sad.",
+        "At work my boss ignores me too, and I get angry but I say nothing.",
+    ):
         web.post("/client/session/message", {"text": text})
     web.post("/client/session/end")
     assert web.sign_in("dr.rivera", secret).status_code == 303
