@@ -11,8 +11,8 @@ Its second layer is a small trained linear model (``reverie.analysis.risk_model`
 only when the rules flag nothing: a sentence it scores at or above its threshold flags the
 message at level ``low`` (label ``ideation``, kind ``indirect``, ``source="model"`` with the
 probability), unless the rules recognise a figure of speech or an accident in that sentence,
-or it talks of someone else's suicide and the rest of it falls below the threshold. It can
-only add flags, never remove one.
+neither it nor the sentences beside it hold a word of risk, or it talks of someone else's
+suicide and the rest of it falls below the threshold. It can only add flags, never remove one.
 
 Levels follow the Columbia scale: wish to be dead (``low``) < active ideation or self-harm
 (``moderate``) < method, intent, a masked method request or harm to others (``high``) <
@@ -147,7 +147,11 @@ NO_RISK = RiskAssessment(False, "none", (), "none", False, ())
 
 def _detail(f: RiskFinding) -> dict[str, Any]:
     detail: dict[str, Any] = {
-        "level": f.level, "kind": f.kind, "negated": f.negated, "past": f.past, "source": f.source
+        "level": f.level,
+        "kind": f.kind,
+        "negated": f.negated,
+        "past": f.past,
+        "source": f.source,
     }
     if f.probability is not None:
         detail["probability"] = round(f.probability, 4)
@@ -170,9 +174,7 @@ def _merge(spans: Iterable[tuple[int, int]], size: int) -> list[tuple[int, int]]
     return merged
 
 
-def _matches(
-    pattern: re.Pattern[str], lower: str, triggers: tuple[str, ...]
-) -> Iterator[re.Match[str]]:
+def _matches(pattern: re.Pattern[str], lower: str, triggers: tuple[str, ...]) -> Iterator[re.Match[str]]:
     """The matches of ``pattern`` that contain one of ``triggers``: none when no trigger occurs,
     else a scan of the whole text (short messages) or of the windows around the triggers."""
     if len(lower) <= 2 * risk_rules.REACH:
@@ -283,15 +285,21 @@ class RiskScreen:
 
 def _model_findings(model: RiskModel, text: str, lower: str) -> list[RiskFinding]:
     """The trained layer's finding: its highest-scoring sentence at or over its threshold,
-    passing over sentences with no word of death, harm, ending or despair
-    (``risk_rules.RISK_CONTEXT``: "I keep thinking about my mother") and sentences where the
-    rules recognise a figure of speech or an accident ("I cut myself shaving"). A sentence that talks of someone else's suicide counts only if the
-    rest of it still reaches the threshold: the bereaved can be at risk themselves ("since my
-    dad took his own life I keep thinking I should follow him"), but "my uncle died by
-    suicide" alone is grief."""
-    for hit in model.hits(text):
+    passing over sentences where the rules recognise a figure of speech or an accident ("I cut
+    myself shaving") and sentences with no word of death, harm, ending or despair
+    (``risk_rules.RISK_CONTEXT``: "I keep thinking about my mother") in them or in the sentence
+    just before or after: a thought is often split across sentences or lines ("everyone keeps
+    telling me to hold on. I don't see the point"). A sentence that talks of someone else's
+    suicide counts only if the rest of it still reaches the threshold: the bereaved can be at
+    risk themselves ("since my dad took his own life I keep thinking I should follow him"), but
+    "my uncle died by suicide" alone is grief."""
+    scored = model.score(text)
+    over = [i for i, s in enumerate(scored) if s.probability >= model.threshold]
+    for i in sorted(over, key=lambda i: (-scored[i].probability, scored[i].span.start)):
+        hit = scored[i]
         sentence = lower[hit.span.start : hit.span.end]
-        if not risk_rules.RISK_CONTEXT.search(sentence) or risk_rules.EXCLUSIONS.search(sentence):
+        around = lower[scored[max(i - 1, 0)].span.start : scored[min(i + 1, len(scored) - 1)].span.end]
+        if not risk_rules.RISK_CONTEXT.search(around) or risk_rules.EXCLUSIONS.search(sentence):
             continue
         if risk_rules.MENTION.search(sentence) and (
             model.probability(risk_rules.MENTION.sub(" ", sentence)) < model.threshold
@@ -347,7 +355,6 @@ def _assess(findings: Sequence[RiskFinding], mentions: Sequence[Span]) -> RiskAs
 
 def _span_key(span: Span) -> tuple[int, int]:
     return (span.start, span.end)
-
 
 
 def contains_method_information(text: str) -> bool:

@@ -33,6 +33,7 @@ __all__ = [
     "rx",
 ]
 
+
 def rx(source: str) -> re.Pattern[str]:
     """``source`` compiled with every apostrophe optional, so "dont", "im" and "won't" match."""
     return re.compile(source.replace("'", "'?"))
@@ -59,6 +60,8 @@ def rule(label: str, level: str, kind: str, triggers: tuple[str, ...], source: s
     return Rule(label, level, kind, triggers, rx(source[2:] if boundary else source), boundary)
 
 
+# The rules and word lists below are laid out by hand, as a table: the formatter leaves them be.
+# fmt: off
 # Shared fragments of the rules below.
 _SELF = r"my ?self"
 _MEANS = (
@@ -101,6 +104,14 @@ _HARM_WORDS = (
 NOT_A_NAME = frozenset(
     {"myself", "me", "it", "for", "to", "time", "off", "this", "that", "everything", "again"}
 )
+_OURSELVES = r"our ?selves"
+_WEAPON = r"(?:gun|pistol|revolver|rifle|shotgun|knife|razor|blade|rope|noose)"
+_DOSE = r"(?:pills|tablets|capsules|meds|bottle)"
+# Words before "gun" or "rope" that make it a tool or a toy ("a glue gun", "the skipping rope").
+_NOT_A_WEAPON = (
+    r"(?!(?:glue|nerf|water|squirt|toy|prop|cap|paint|paintball|airsoft|bb|staple|nail|heat|spray|"
+    r"starting|massage|caulk|grease|jump|skipping|tow)\s)"
+)
 _END_LIFE_WORDS = ("self", "kms", "life", "end it", "suicide")
 _END_LIFE = (
     rf"(?:kill {_SELF}|kms|end (?:my (?:own )?life|it all)|take my (?:own )?life|commit suicide|"
@@ -113,10 +124,16 @@ RULE_TABLE: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
     ("ideation", "moderate", "explicit", ("sui", "suc", "sewer"),
      r"\b(?:suicid\w*|suicdal|sucidal|sucide|suiside|suicde|sewer ?slide)"),
     ("ideation", "moderate", "explicit", ("kms", "unaliv"), r"\b(?:kms|unaliv\w*)\b"),
-    ("ideation", "moderate", "explicit", ("self",), rf"\b(?:kill(?:ing|ed)?|off(?:ing)?) {_SELF}\b"),
+    # "We": a client who counts themself among people who will kill themselves speaks of themself.
+    ("ideation", "moderate", "explicit", ("self", "selves"),
+     rf"\b(?:kill(?:ing|ed)?|off(?:ing)?) (?:{_SELF}|{_OURSELVES})\b"),
+    # Lacking the courage to act, the act named by its means ("the guts to pull the trigger").
     ("ideation", "moderate", "explicit", ("courage", "guts", "balls", "strength", "nerve"),
      r"\b(?:(?:don't|do not|didn't|haven't|have not|never) (?:have |had |got )?(?:the |enough )?)?"
-     r"(?:courage|guts|balls|strength|nerve) to (?:do it|end it|kill myself|go through with it)\b"),
+     r"(?:courage|guts|balls|strength|nerve) to (?:do it|end it|kill myself|go through with it|"
+     rf"pull the trigger\b(?! on)|(?:pick up|grab|use|load|hold) (?:the|a|my) {_WEAPON}|"
+     rf"(?:swallow|down) (?:the|those|all (?:the |my |of the )?|my) {_DOSE}|"
+     rf"take (?:all|the whole|every one) (?:of )?(?:the |my |those )?{_DOSE})\b"),
     ("ideation", "moderate", "explicit", ("life",),
      r"\b(?:end(?:ing)?|take|taking) my (?:own )?life\b(?! back| into| in (?:a|my|the)| seriously| more)"),
     ("ideation", "moderate", "explicit", ("die",),
@@ -238,21 +255,21 @@ RULE_TABLE: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
      r"(?:the |enough |all (?:the |of )?|some |my )?(?:\w+\s+)?(?:pills|tablets|capsules|meds|"
      r"medications?|painkillers)\b"),
     ("plan", "imminent", "explicit", ("bought", "buying", "hold", "ordered", "purchased"),
-     r"\b(?:bought|buying|got hold of|ordered|purchased)\s+(?:a |the |some |enough )?(?:\w+\s+)?"
+     rf"\b(?:bought|buying|got hold of|ordered|purchased)\s+(?:a |the |some |enough )?(?:{_NOT_A_WEAPON}\w+\s+)?"
      r"(?:gun|pistol|rifle|shotgun|bullets|ammunition|noose|poison|razor blades)\b"),
     ("plan", "imminent", "explicit", ("gun", "pistol", "rifle", "shotgun", "firearm", "rope", "noose"),
-     r"\b(?:put|moved|loaded|got out|took out|fetched|brought|hid|hidden)\s+(?:a|the|my|some)\s+(?:\w+\s+)?"
-     r"(?:gun|pistol|rifle|shotgun|firearm|rope|noose)\b"),
+     r"\b(?:put|moved|loaded|got out|took out|fetched|brought|hid|hidden)\s+(?:a|the|my|some)\s+"
+     rf"(?:{_NOT_A_WEAPON}\w+\s+)?(?:gun|pistol|rifle|shotgun|firearm|rope|noose)\b"),
     ("plan", "imminent", "explicit", ("planning", "plan"),
      r"\b(?:plan(?:ning|ned)? (?:how|when|where) (?:to|i'?ll|i will|i'?m going to) (?:do it|end it|"
      r"die)|my plan "
      r"is to (?:take|swallow|jump|hang|end|kill|die|do it|overdose|drive|crash|cut)|plan(?:ning)? to (?:take|"
      r"swallow) (?:all|the|my|those) (?:\w+ )?(?:pills|tablets|meds))\b"),
     ("plan", "imminent", "explicit", _MEANS_WORDS,
-     rf"\b(?:have|'ve got|got)\s+(?:the|my|enough|all the|all my|a|some)\s+(?:\w+\s+)?{_MEANS}\s+"
+     rf"\b(?:have|'ve got|got)\s+(?:the|my|enough|all the|all my|a|some)\s+(?:{_NOT_A_WEAPON}\w+\s+)?{_MEANS}\s+"
      rf"(?:here|ready|right here|with me|next to me|in (?:my|the) (?:hand|bag|pocket|car|room|drawer))\b"),
     ("plan", "imminent", "explicit", ("rope", "noose", "gun", "pistol", "rifle", "shotgun", "poison"),
-     r"\b(?:have|'ve got|got|keep|kept|hid|hidden)\s+(?:a|the|my|some)\s+(?:\w+\s+)?(?:rope|noose|gun|"
+     rf"\b(?:have|'ve got|got|keep|kept|hid|hidden)\s+(?:a|the|my|some)\s+(?:{_NOT_A_WEAPON}\w+\s+)?(?:rope|noose|gun|"
      r"pistol|rifle|shotgun|firearm|poison)\b(?=[^.!?]{0,40}?\b(?:here|ready|with me|next to me|"
      r"in (?:my|the) "
      r"\w+|thinking about it|looking at it|keep thinking|can't stop))"),
@@ -272,6 +289,11 @@ RULE_TABLE: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
     ("behaviour", "imminent", "explicit", ("tri", "try", "attempt"),
      rf"\b(?:tried|attempted|trying|try) (?:to )?(?:kill {_SELF}|end my (?:own )?life|commit suicide|"
      rf"take my (?:own )?life|suicide|overdose|hang {_SELF})"),
+    # "Attempted" with no object but a count: in talk of one's own struggles, an attempt history.
+    ("behaviour", "imminent", "explicit", ("attempted",),
+     r"\bi(?:'ve| have| had)?(?: already)? attempted (?:suicide )?(?:once|twice|before|in the past|"
+     r"(?:\d+|two|three|four|five|several|many|multiple|a few|a couple of|a number of) times)\b"
+     r"(?! to\b| at\b| with\b| on\b)"),
     ("behaviour", "imminent", "explicit", ("attempt", "overdos", "od", "took", "swallow"),
      r"\b(?:my (?:\w+ )?suicide attempts?|i (?:overdosed|od'd|oded)|i (?:took|had) an overdose|"
      r"i (?:took|swallowed) (?:a lot of|all|a bunch of|too many|a whole|the whole|an entire|\d{2,})\s+"
@@ -280,6 +302,12 @@ RULE_TABLE: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
      r"\bi'?m (?:standing on|sitting on|on) (?:the|a) (?:bridge|roof|ledge|railing)|\bi'?m (?:standing|"
      r"sitting) on (?:the|a) edge"),
     # Method named in a statement about oneself.
+    ("method", "high", "explicit", ("brain", "head", "bullet", "mouth", "temple", "chin", "gun"),
+     r"\b(?:blow(?:ing|n)?|blew) (?:my|our) (?:own )?(?:brains?|head) (?:out|off)\b|"
+     r"\b(?:put|putting|puts|stick|sticking|held|hold|holding|press\w*|point\w*) (?:a|the|my) (?:loaded )?"
+     r"(?:gun|pistol|revolver|rifle|shotgun) (?:to|in|into|against|under) my (?:own )?(?:head|mouth|"
+     r"temple|chin)\b|\b(?:a|the) bullet (?:in|into|through) my (?:own )?(?:head|brains?|skull|mouth)\b|"
+     r"\beat(?:ing)? (?:a bullet|my gun|a gun)\b"),
     ("method", "high", "explicit", ("self",),
      rf"\b(?:hang(?:ing)?|shoot(?:ing)?|drown(?:ing)?|poison(?:ing)?|suffocat\w*|electrocut\w*|"
      rf"stab(?:bing)?|gas(?:sing)?) {_SELF}\b"),
@@ -412,8 +440,8 @@ MENTION = rx(
     r"(?:was |is )?(?:about|on) suicide)"
 )
 
-# The trained layer flags a sentence only when it holds at least one of these words of death,
-# harm, ending, escape or despair. Without this, ordinary therapy talk the model learnt to
+# The trained layer flags a sentence only when it, or the sentence just before or after it,
+# holds at least one of these words of death, harm, ending, escape or despair. Without this, ordinary therapy talk the model learnt to
 # associate with risk on Reddit ("I keep thinking about my mother": p 0.82) would interrupt
 # sessions with a check-in; with it, the model still reaches phrasings no rule names.
 RISK_CONTEXT = rx(
@@ -435,7 +463,7 @@ EXCLUSIONS = rx(
     r"lifting|chopping|in the kitchen)|(?:hit|bumped|banged|cut|burned|burnt|hurt|scratched|bit) my "
     r"(?:head|face|arms?|legs?|skin|wrists?|thighs?|stomach) (?:on|by accident|accidentally|playing|"
     r"at the|in the)|(?:die|dying|died|dead) (?:of|from|with)? ?(?:embarrassment|shame|laughter|laughing|"
-    r"boredom|curiosity|cringe)|(?:killed|killing) my ?self (?:to (?:get|finish|make|meet|keep)|over "
+    r"boredom|curiosity|cringe)|(?:killed|killing) (?:my ?self|our ?selves) (?:to (?:get|finish|make|meet|keep|ship|deliver|hit|pay|launch)|over "
     r"(?:this|that|work)|at (?:work|the gym)|laughing|working)|kill(?:ing)? (?:time|it|the (?:mood|vibe|"
     r"lights|engine|music))|(?:end|ends|ending|ended) (?:it|things) (?:off )?with (?:him|her|them|"
     r"my (?:\w+ )?(?:boyfriend|girlfriend|partner|husband|wife|bf|gf|fianc\w*|ex|date|lover)|"
@@ -482,6 +510,8 @@ METHOD_INFORMATION = rx(
     r"suffocate|poison|strangle|stab|shoot|overdose|die|hurt|harm|cut)|step[- ]by[- ]step|"
     r"(?:suffocat|asphyxi|strangl|drown)\w* (?:yourself|oneself|myself|someone|him|her|them))"
 )
+
+# fmt: on
 
 
 def compile_rules() -> tuple[Rule, ...]:

@@ -24,6 +24,8 @@ def screen() -> RiskScreen:
     return RiskScreen()
 
 
+# The sentences are laid out by hand, one a line: the formatter leaves them be.
+# fmt: off
 # (id, text, label that must be found, kind, level)
 EXPLICIT = [
     ("kill-myself", "I want to kill myself", "ideation", "explicit", "moderate"),
@@ -61,6 +63,14 @@ EXPLICIT = [
     ("jump-off", "I keep thinking about jumping off the bridge", "method", "explicit", "high"),
     ("negated-but", "I'm not going to kill myself, but I think about dying a lot", "wish_to_be_dead",
      "explicit", "low"),
+    ("blow-brains-out", "some nights I think about blowing my brains out", "method", "explicit", "high"),
+    ("gun-to-head", "I held the gun to my head for an hour", "method", "explicit", "high"),
+    ("eat-a-bullet", "honestly I could eat a bullet right now", "method", "explicit", "high"),
+    ("kill-ourselves", "people like us end up killing ourselves", "ideation", "explicit", "moderate"),
+    ("guts-to-pull-trigger", "I've never had the guts to pull the trigger", "ideation", "explicit",
+     "moderate"),
+    ("attempt-count", "I have attempted three times", "behaviour", "explicit", "imminent"),
+    ("attempt-count-past", "I've attempted twice in the past", "behaviour", "explicit", "high"),
 ]
 INDIRECT = [
     ("better-off-without-me", "Everyone would be better off without me", "ideation", "indirect", "moderate"),
@@ -125,6 +135,13 @@ NEGATIVES = [
     ("take-my-life-back", "I want to take my life back", "none"),
     ("upskill-myself", "I need to upskill myself for the new job", "none"),
     ("hit-head-cupboard", "I hit my head on the cupboard", "none"),
+    ("trigger-on-a-job", "I finally pulled the trigger on the new job", "none"),
+    ("killing-ourselves-laughing", "we were killing ourselves laughing at the pub", "none"),
+    ("attempted-twice-to", "I attempted twice to call her", "none"),
+    ("energy-to-take-meds", "I didn't have the energy to take my meds this morning", "none"),
+    ("prop-gun", "the magician held a toy gun to his own head", "none"),
+    ("glue-gun", "I bought a glue gun for my crafts", "none"),
+    ("skipping-rope", "I keep a skipping rope in my gym bag", "none"),
     ("uncle-suicide", "my uncle died by suicide years ago and I still miss him", "low"),
     ("friend-suicidal", "my friend is suicidal and I don't know how to help her", "low"),
     ("brother-overdosed", "my brother overdosed last year", "low"),
@@ -267,6 +284,7 @@ PARAPHRASE_NEGATIVES = [
     pytest.param('he hurt me badly when he left', id='he-hurt-me-badly-when-he'),
     pytest.param('we watched a film where the hero dies', id='we-watched-a-film-where-the'),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("text", PARAPHRASE_POSITIVES)
@@ -285,8 +303,9 @@ def test_thinking_about_death_after_a_loss_is_a_low_flag(screen: RiskScreen) -> 
     assert assessment.flagged and assessment.level == "low"
 
 
-@pytest.mark.parametrize(("text", "label", "kind", "level"), [p[1:] for p in POSITIVES],
-                         ids=[p[0] for p in POSITIVES])
+@pytest.mark.parametrize(
+    ("text", "label", "kind", "level"), [p[1:] for p in POSITIVES], ids=[p[0] for p in POSITIVES]
+)
 def test_positive_sentences_flag(screen: RiskScreen, text: str, label: str, kind: str, level: str) -> None:
     assessment = screen.screen(text)
     assert assessment.flagged
@@ -460,8 +479,21 @@ def test_annotator_in_a_pipeline() -> None:
         "The tallest building in town is the bank.",
         "Stand in front of a train.",
     ],
-    ids=["dose", "height", "tablets", "rope", "drug", "instruction", "jump", "gun", "wrists",
-         "step-by-step", "suffocate", "tallest", "train"],
+    ids=[
+        "dose",
+        "height",
+        "tablets",
+        "rope",
+        "drug",
+        "instruction",
+        "jump",
+        "gun",
+        "wrists",
+        "step-by-step",
+        "suffocate",
+        "tallest",
+        "train",
+    ],
 )
 def test_method_information_is_detected(text: str) -> None:
     assert contains_method_information(text)
@@ -503,8 +535,9 @@ def test_the_default_screen_includes_the_trained_layer(screen: RiskScreen) -> No
     assert screen.model is not None
 
 
-@pytest.mark.parametrize(("text", "label", "kind", "level"), [p[1:] for p in POSITIVES],
-                         ids=[p[0] for p in POSITIVES])
+@pytest.mark.parametrize(
+    ("text", "label", "kind", "level"), [p[1:] for p in POSITIVES], ids=[p[0] for p in POSITIVES]
+)
 def test_positive_sentences_flag_with_the_rules_alone(
     rules_only: RiskScreen, text: str, label: str, kind: str, level: str
 ) -> None:
@@ -529,7 +562,9 @@ def test_paraphrased_risk_flags_with_the_rules_alone(rules_only: RiskScreen, tex
     ],
     ids=["end-things-with-boyfriend", "ended-it-with-that-guy", "end-it-with-pills", "end-my-life-after"],
 )
-def test_ending_a_relationship_is_a_figure_of_speech(rules_only: RiskScreen, text: str, flagged: bool) -> None:
+def test_ending_a_relationship_is_a_figure_of_speech(
+    rules_only: RiskScreen, text: str, flagged: bool
+) -> None:
     assert rules_only.screen(text).flagged is flagged
 
 

@@ -143,11 +143,20 @@ def test_features_ignore_case_and_apostrophes() -> None:
 def test_sentences_split_at_punctuation_and_line_breaks() -> None:
     text = '  Work was fine.  I feel numb!\n\nok; ... then: "more"  '
     found = sentences(text)
-    assert [span.of(text) for span, _ in found] == ["Work was fine", "I feel numb", "ok", 'then: "more"']
+    assert [span.of(text) for span, _ in found] == ["Work was fine", "I feel numb", "ok", '... then: "more"']
     assert found[1][1] == [b"i", b"feel", b"numb"]
     assert sentences("...!?") == []
     turkish = "İstanbul was hard. I want to die"  # "İ" lowers to two characters
     assert [span.of(turkish) for span, _ in sentences(turkish)] == ["İstanbul was hard", "I want to die"]
+
+
+def test_an_ellipsis_does_not_end_a_sentence() -> None:
+    # "If I could" alone is a fragment the model would score out of its context.
+    text = "If I could... I would stay in bed all day. Then work..."
+    assert [span.of(text) for span, _ in sentences(text)] == [
+        "If I could... I would stay in bed all day",
+        "Then work...",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -346,6 +355,26 @@ def test_a_vetoed_sentence_gives_way_to_the_next_best() -> None:
     text = "I cut myself shaving. I feel numb."
     assessment = RiskScreen(model=model).screen(text)
     assert [span.of(text) for span in assessment.evidence] == ["I feel numb"]
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        pytest.param("They keep telling me to hold on. I'm so tired of it.", True, id="word-after"),
+        pytest.param("I feel hopeless. They keep telling me to hold on.", True, id="word-before"),
+        pytest.param(
+            "I feel hopeless. Work was fine. They keep telling me to hold on.", False, id="two-away"
+        ),
+        pytest.param("They keep telling me to hold on. Work was fine.", False, id="no-word"),
+    ],
+)
+def test_a_word_of_risk_in_the_sentence_beside_a_hit_counts(text: str, flagged: bool) -> None:
+    # Only "hold" carries weight; "tired of" and "hopeless" are words of risk (RISK_CONTEXT).
+    model = hand_model({"hold": 9.0}, bias=-2.0)
+    assessment = RiskScreen(model=model).screen(text)
+    assert assessment.flagged == flagged
+    if flagged:
+        assert [span.of(text) for span in assessment.evidence] == ["They keep telling me to hold on"]
 
 
 def test_demo_prints_each_sentence_with_its_probability(capsys: pytest.CaptureFixture[str]) -> None:
