@@ -210,7 +210,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from reverie.runtime import listening_pipeline
 
     turns = read_transcript(Path(args.file), transcript=args.transcript)
-    report = build_report(analyse(turns, listening_pipeline(), RiskScreen()))
+    pipeline = listening_pipeline()
+    report = build_report(analyse(turns, pipeline, RiskScreen()), pipeline)
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

@@ -1,7 +1,9 @@
 """A transcript analysed into a report a clinician can check against the quotes.
 
 Every finding carries its evidence (utterance number and the words). An episode names the
-other, the wish and the two responses, each with the words it rests on (``evidence``); a
+other, the wish and the two responses, each with the words it rests on (``evidence``); one
+told over several client turns ("My mum found out." / "She went mad at me") is joined by
+``episode_threads.join_episodes`` and carries ``turns``, ``evidence_turns`` and ``quotes``; a
 defense or transference cue comes with the sentence it sits in (``sentence``), so the cue can
 be read in its context. Defenses, patterns and transference are hypotheses, and the report
 says so. ``affect`` counts the lexicon's clinical emotion words (``affect.v1``); ``emotions``
@@ -19,6 +21,8 @@ from typing import Any
 from reverie.analysis import layers
 from reverie.analysis.doc import Doc
 from reverie.analysis.emotion import STANCE_LABELS, shipped_model_problem
+from reverie.analysis.episode_threads import join_episodes
+from reverie.analysis.episodes import EpisodeAnnotator
 from reverie.analysis.key_moments import cycle_blocks
 from reverie.analysis.lexicon import sentence_spans
 from reverie.analysis.pipeline import Pipeline
@@ -61,9 +65,16 @@ def analyse(turns: Sequence[tuple[Speaker, str]], pipeline: Pipeline, screen: Ri
     return docs
 
 
-def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
+def build_report(docs: Sequence[Doc], pipeline: Pipeline | None = None) -> dict[str, Any]:
+    """The report of ``docs`` (a transcript analysed by ``analyse``). Given the ``pipeline``
+    that analysed them, episodes told over several turns are joined with its own episode
+    annotator instead of a new one."""
     client = [(i, d) for i, d in enumerate(docs, 1) if d.speaker is Speaker.CLIENT]
-    risk, episodes, defenses, transference, dreams = [], [], [], [], []
+    risk, defenses, transference, dreams = [], [], [], []
+    episodes: list[dict[str, Any]] = []
+    own = [a for a in pipeline.annotators if isinstance(a, EpisodeAnnotator)] if pipeline else []
+    joined = join_episodes(docs, own[0] if own else None)
+    replaced = {id(j.replaces) for j in joined if j.replaces is not None}
     affect: Counter[str] = Counter()
     moments = []
     for number, doc in client:
@@ -81,6 +92,8 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
         for ann in doc.get(layers.AFFECT):
             affect[ann.label] += 1
         for ann in doc.get(layers.EPISODES):
+            if id(ann) in replaced:
+                continue  # told on in the next turns: the joined episode stands for it
             episodes.append(
                 {
                     "utterance": number,
@@ -123,6 +136,8 @@ def build_report(docs: Sequence[Doc]) -> dict[str, Any]:
         intensity = sum(a.score for a in doc.get(layers.AFFECT))
         if intensity > 0:
             moments.append((intensity, number, doc))
+    episodes += [j.to_json() for j in joined]
+    episodes.sort(key=lambda e: int(e["utterance"]))  # stable: an utterance keeps its order
     patterns = _patterns(episodes)
     blocks = cycle_blocks(docs)
     peaks = [
@@ -223,7 +238,14 @@ def _patterns(episodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "value": value,
             "count": len(eps),
             "others": sorted({str(e.get("other")) for e in eps if e.get("other")}),
-            "evidence": [{"utterance": e["utterance"], "quote": e["quote"]} for e in eps[:5]],
+            "evidence": [
+                {
+                    "utterance": e["utterance"],
+                    "quote": e["quote"],
+                    **({"turns": e["turns"]} if "turns" in e else {}),
+                }
+                for e in eps[:5]
+            ],
             "note": HYPOTHESIS_NOTE,
         }
         for (field, value), eps in sorted(groups.items(), key=lambda kv: -len(kv[1]))
@@ -270,20 +292,12 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
     out += ["", "## Emotions (trained model)", "", _render_emotions(report["emotions"])]
     out += ["", "## Relationship episodes", ""]
     for e in report["episodes"]:
-        evidence = e.get("evidence") or {}
-        parts = []
-        for k in ("other", "wish", "response_of_other", "response_of_self"):
-            if e.get(k):
-                said = evidence.get(k)
-                parts.append(f"{k.replace('_', ' ')}: **{e[k]}**" + (f" (“{said}”)" if said else ""))
-        when = " — told as past" if e.get("past") else ""
-        out.append(f"- utterance {e['utterance']}{when}: {'; '.join(parts)}")
-        out.append(f"  > {e['quote']}")
+        out += _render_episode(e)
     if not report["episodes"]:
         out.append("None found.")
     out += ["", "## Patterns (hypotheses)", ""]
     for p in report["patterns"]:
-        quotes = "; ".join(f"{q['utterance']}: “{q['quote']}”" for q in p["evidence"])
+        quotes = "; ".join(f"{_utterances(q)}: “{q['quote']}”" for q in p["evidence"])
         out.append(f"- {p['category'].replace('_', ' ')} = {p['value']} ×{p['count']} — {quotes}")
     if not report["patterns"]:
         out.append("None recurring yet.")
@@ -320,6 +334,32 @@ def render_markdown(report: dict[str, Any], title: str = "Transcript analysis") 
     ] or ["None."]
     out += ["", f"_{HYPOTHESIS_NOTE}_", ""]
     return "\n".join(out)
+
+
+def _utterances(entry: dict[str, Any]) -> str:
+    turns = entry.get("turns")
+    return f"{turns[0]}-{turns[-1]}" if turns else str(entry["utterance"])
+
+
+def _render_episode(e: dict[str, Any]) -> list[str]:
+    """An episode as a list item; one told over several turns says so and gives each part's
+    utterance, as the turns may be far apart."""
+    evidence, turns = e.get("evidence") or {}, e.get("turns")
+    said_in = e.get("evidence_turns") or {}
+    parts = []
+    for k in ("other", "wish", "response_of_other", "response_of_self"):
+        if e.get(k):
+            said = evidence.get(k)
+            where = f", utterance {said_in[k]}" if turns and k in said_in else ""
+            parts.append(f"{k.replace('_', ' ')}: **{e[k]}**" + (f" (“{said}”{where})" if said else ""))
+    when = " — told as past" if e.get("past") else ""
+    if not turns:
+        return [f"- utterance {e['utterance']}{when}: {'; '.join(parts)}", f"  > {e['quote']}"]
+    passage = " / ".join(f"{q['utterance']}: {q['quote']}" for q in e.get("quotes", []))
+    return [
+        f"- told over utterances {turns[0]}-{turns[-1]} (joined across turns){when}: {'; '.join(parts)}",
+        f"  > {passage}",
+    ]
 
 
 def _render_emotions(emotions: dict[str, Any]) -> str:

@@ -200,3 +200,62 @@ def test_a_report_with_only_guesses_has_no_rules_list() -> None:
     section = render_markdown(build_report([doc])).split("## Risk", 1)[1].split("##", 1)[0]
     assert section.strip().startswith("Worth asking about")
     assert "**" not in section
+
+
+TOLD_OVER_TURNS = [
+    (Speaker.THERAPIST, "How was the week?"),
+    (Speaker.CLIENT, "My mum found out about the party."),
+    (Speaker.THERAPIST, "What happened?"),
+    (Speaker.CLIENT, "She went mad at me and I just went to my room."),
+    (Speaker.THERAPIST, "And your dad?"),
+    (Speaker.CLIENT, "My dad went mad at me too."),
+    (Speaker.THERAPIST, "Hm."),
+    (Speaker.CLIENT, "I just went quiet, I couldn't look at him."),
+]
+
+
+@pytest.fixture(scope="module")
+def told_over_turns() -> dict[str, Any]:
+    pipeline = listening_pipeline()
+    return build_report(analyse(TOLD_OVER_TURNS, pipeline, RiskScreen()), pipeline)
+
+
+def test_the_report_joins_the_same_with_or_without_the_pipeline(told_over_turns: dict[str, Any]) -> None:
+    alone = build_report(analyse(TOLD_OVER_TURNS, listening_pipeline(), RiskScreen()))
+    assert alone["episodes"] == told_over_turns["episodes"] and len(alone["episodes"]) == 2
+
+
+def test_episodes_told_over_turns_are_joined_and_marked(told_over_turns: dict[str, Any]) -> None:
+    mum, dad = told_over_turns["episodes"]  # the father's one-turn partial episode is not listed twice
+    assert (mum["utterance"], mum["turns"], mum["other"]) == (2, [2, 4], "mother")
+    assert mum["evidence_turns"] == {"other": 2, "response_of_other": 4, "response_of_self": 4}
+    assert mum["quotes"] == [
+        {"utterance": 2, "quote": TOLD_OVER_TURNS[1][1]},
+        {"utterance": 4, "quote": TOLD_OVER_TURNS[3][1]},
+    ]
+    assert (dad["turns"], dad["response_of_other"], dad["response_of_self"]) == ([6, 8], "angry", "withdraws")
+    assert dad["evidence_turns"] == {"other": 6, "response_of_other": 6, "response_of_self": 8}
+
+
+def test_joined_episodes_count_towards_patterns(told_over_turns: dict[str, Any]) -> None:
+    found = {(p["category"], p["value"]): p for p in told_over_turns["patterns"]}
+    assert set(found) == {("response_of_other", "angry"), ("response_of_self", "withdraws")}
+    withdraws = found[("response_of_self", "withdraws")]
+    assert withdraws["count"] == 2 and withdraws["others"] == ["father", "mother"]
+    assert [e["turns"] for e in withdraws["evidence"]] == [[2, 4], [6, 8]]
+    # read one turn at a time, only the father's anger is an episode: nothing would recur
+    docs = analyse(TOLD_OVER_TURNS, listening_pipeline(), RiskScreen())
+    assert [
+        (e.detail["other"], e.detail["response_of_self"]) for d in docs for e in d.get(layers.EPISODES)
+    ] == [("father", None)]
+
+
+def test_markdown_says_over_which_utterances_an_episode_was_told(told_over_turns: dict[str, Any]) -> None:
+    text = render_markdown(told_over_turns)
+    assert (
+        "- told over utterances 2-4 (joined across turns): other: **mother** (“My mum”, utterance 2); "
+        "response of other: **angry** (“went mad”, utterance 4); response of self: **withdraws** "
+        "(“went to my room”, utterance 4)"
+    ) in text
+    assert f"  > 2: {TOLD_OVER_TURNS[1][1]} / 4: {TOLD_OVER_TURNS[3][1]}" in text
+    assert "- response of self = withdraws ×2 — 2-4: “" in text
