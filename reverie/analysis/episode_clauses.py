@@ -10,12 +10,19 @@ Offsets are character offsets into the utterance; ``tokens`` are the tokenizer's
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from reverie.analysis.doc import Token
 from reverie.analysis.lexicon import Lexicon, PhraseMatch, Scan, sentence_of, token_index
 from reverie.domain import Annotation
 
 SUBJECT_LOOKBACK = 12  # tokens
+# "she'd be proud", "he would be so disappointed", "they'd have been angry": a conditional state,
+# what the client expects, not what happened. (Habitual "would" goes on with a verb of action,
+# "he would always shout", and stays told.)
+_CONDITIONAL = frozenset({"would", "wouldn't", "wouldnt"})
+_CONDITIONAL_CONTRACTED = frozenset({"i'd", "you'd", "he'd", "she'd", "we'd", "they'd", "it'd"})
+_CONDITIONAL_STATE = frozenset({"be", "have"})
 _SHE = frozenset({"she", "she's", "she'd", "shes"})
 _HE = frozenset({"he", "he's", "he'd", "hes"})
 
@@ -33,7 +40,10 @@ class Clauses:
         self._intended = lex.words("intended")
         self._third_party = lex.words("third_party_targets")
         # as Scan.words spells them (without apostrophes)
-        self._telltales = frozenset(w.replace("'", "") for w in self._imagined | self._intended | {"if"})
+        self._telltales = frozenset(
+            w.replace("'", "")
+            for w in self._imagined | self._intended | _CONDITIONAL | _CONDITIONAL_CONTRACTED | {"if"}
+        )
 
     def refers_back(self, scan: Scan, start: int, end: int) -> bool:
         """Whether the sentence at ``[start, end)`` speaks of a third person by pronoun."""
@@ -56,7 +66,8 @@ class Clauses:
     ) -> bool:
         """Whether the cue is imagined rather than told: its sentence has "if" with a future or
         "ever" ("if my boss ever criticised me I'd quit"); its clause is intended, hoped or
-        future ("I'll do anything", "I hope they'd be proud"); or it is worry in a sentence
+        future ("I'll do anything", "I hope they'd be proud"), or a conditional state ("my mum
+        would be so disappointed", "she'd have been proud"); or it is worry in a sentence
         about the future or a condition ("I'm worried this is gonna keep happening").
         ``window`` is the cue's clause before it (``affect.clause_window``)."""
         start, end = sentences[sentence_of(sentences, cue.start)] if sentences else (0, cue.end)
@@ -68,7 +79,12 @@ class Clauses:
         anticipated = cue.label == "rs:anxious" and (future or any(t.text == "if" for t in later))
         if anticipated or ("if" in words and (future or "ever" in words)):
             return True
-        return any(t.text in self._intended for t in window)
+        conditional = any(
+            (first.text in _CONDITIONAL or first.text in _CONDITIONAL_CONTRACTED)
+            and second.text in _CONDITIONAL_STATE
+            for first, second in pairwise(window)
+        )
+        return conditional or any(t.text in self._intended for t in window)
 
     def at_third_party(self, tokens: Sequence[Token], cue: PhraseMatch) -> bool:
         """Whether the reaction is aimed at someone else ("angry with her boyfriend")."""

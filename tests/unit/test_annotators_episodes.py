@@ -338,6 +338,10 @@ def test_more_episode_cues(pipe: Pipeline, text: str, expected: dict[str, Any]) 
         "My father never hit me.",
         "My sister dropped me off at the station.",
         "I didn't feel stupid when my boss asked.",
+        "My mum would be so disappointed in me.",
+        "I know my sister'd be angry with me.",
+        "My father would have been proud of me.",
+        "My boss wouldn't be happy with me.",
     ],
     ids=[
         "if-ever-is-imagined",
@@ -348,10 +352,23 @@ def test_more_episode_cues(pipe: Pipeline, text: str, expected: dict[str, Any]) 
         "negated-response",
         "a-lift-is-not-abandonment",
         "negated-self-response",
+        "would-be-is-expected",
+        "contracted-would-be-is-expected",
+        "would-have-been-is-counterfactual",
+        "wouldnt-be-is-expected",
     ],
 )
 def test_not_a_told_episode(pipe: Pipeline, text: str) -> None:
     assert episodes(pipe, text) == []
+
+
+def test_habitual_would_is_still_told(pipe: Pipeline) -> None:
+    (found,) = episodes(pipe, "My dad would always shout at me and I would hide in my room.")
+    assert (found["other"], found["response_of_other"], found["response_of_self"]) == (
+        "father",
+        "angry",
+        "withdraws",
+    )
 
 
 def test_the_wish_of_the_other_is_not_the_clients(pipe: Pipeline) -> None:
