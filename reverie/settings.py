@@ -63,6 +63,19 @@ class Settings(BaseSettings):
         le=60,
         description="Minutes without use after which a clinician, supervisor or admin sign-in ends.",
     )
+    lockout_failures: int = Field(
+        default=10,
+        ge=3,
+        le=100,
+        description="Failed sign-ins in a row (wrong password or code) after which an account "
+        "refuses sign-in for lockout_minutes.",
+    )
+    lockout_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=1440,
+        description="Minutes an account refuses sign-in after lockout_failures failed sign-ins in a row.",
+    )
     master_key: SecretStr | None = Field(
         default=None,
         description="Base64 of the 32-byte master key that wraps every case's data keys; "

@@ -57,6 +57,7 @@ from reverie.domain.access import (
     SignIn,
 )
 from reverie.errors import AccessDeniedError
+from reverie.storage.access_base import SignInState
 from reverie.storage.base import Store
 from reverie.storage.crypto import DataKeyInfo, Keyring
 
@@ -398,6 +399,18 @@ class ScopedStore(Store):
     def set_account_disabled(self, account_id: int, disabled: bool) -> Account:
         self._refuse("set_account_disabled")
 
+    def set_password(self, account_id: int, password_hash: str, *, must_change: bool) -> None:
+        self._refuse("set_password")
+
+    def sign_in_state(self, account_id: int) -> SignInState:
+        self._refuse("sign_in_state")
+
+    def count_failed_sign_in(self, account_id: int, *, limit: int, lock_until: datetime) -> int:
+        self._refuse("count_failed_sign_in")
+
+    def clear_failed_sign_ins(self, account_id: int) -> None:
+        self._refuse("clear_failed_sign_ins")
+
     def add_sign_in(self, token_hash: str, account_id: int, *, expires_at: datetime) -> SignIn:
         self._refuse("add_sign_in")
 
@@ -409,6 +422,9 @@ class ScopedStore(Store):
 
     def end_sign_in(self, token_hash: str) -> None:
         self._refuse("end_sign_in")
+
+    def end_sign_ins(self, account_id: int, *, keep: str | None = None) -> int:
+        self._refuse("end_sign_ins")
 
     def add_invitation(self, code_hash: str, case_id: int, *, created_by: int, expires_at: datetime) -> None:
         self._refuse("add_invitation")

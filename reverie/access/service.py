@@ -5,9 +5,22 @@ What a caller (the web app, the CLI) may rely on:
 
 * Passwords are Argon2id hashes; tokens and invitation codes have 256 random bits from
   ``secrets`` and only their SHA-256 is stored. A new token at every ``login``.
-* A failed sign-in is an ``AuthenticationError`` with one generic message whatever was wrong;
-  ``SecondFactorRequiredError`` only after a right password when the TOTP code is missing.
-  A TOTP code is accepted once (its time step is remembered).
+* A failed sign-in is an ``AuthenticationError`` with one generic message whatever was wrong
+  (unknown username, wrong password or code, disabled, locked); ``SecondFactorRequiredError``
+  only after a right password when the TOTP code is missing. A TOTP code is accepted once (its
+  time step is remembered). An unknown username costs the same Argon2id check as a known one.
+* Throttling: after ``lockout_failures`` (10) failed sign-ins in a row (password or code) the
+  account refuses sign-in for ``lockout_minutes`` (15), even with the right password; a success
+  resets the count. The count is kept by the store (it survives restarts, holds across
+  processes). Each failure ("login failed") and the lockout ("account locked") is audited under
+  the username tried; no password is ever written anywhere.
+* ``change_password`` (the person, with their current password) ends every other sign-in of the
+  account; ``reset_password`` (an admin) returns a temporary password shown once, ends every
+  sign-in and makes a new password due at the next sign-in (``LoginResult`` and ``Principal``
+  carry ``must_change_password``); ``reset_totp`` (an admin) turns the second factor off and
+  ends every sign-in, so the person enrols again. An admin resets another account only; the
+  terminal's operator (``reverie account reset-password``) may reset any, the recovery of a
+  locked-out last admin. All audited.
 * ``authenticate`` ends a sign-in after 12 hours, or after ``idle_minutes`` without use (15 for
   clinicians, supervisors and admins; ``client_idle_minutes``, 60, for clients).
 * ``case_store`` returns a ``ScopedStore`` (see ``scoped``) or raises ``AccessDeniedError``
@@ -31,6 +44,7 @@ from reverie.domain import Case
 from reverie.domain.access import (
     Account,
     AccountRole,
+    AccountSecrets,
     AuditEntry,
     AuditHead,
     AuditReport,
@@ -52,7 +66,12 @@ from reverie.storage.records import as_utc, utc_now
 
 TOKEN_HOURS = 12
 INVITATION_DAYS = 7
-_FAILED = "Sign-in failed: check the username, password and code, then try again."
+LOCKOUT_FAILURES = 10
+LOCKOUT_MINUTES = 15
+_FAILED = (
+    "Sign-in failed: check the username, password and code, then try again. After many failed "
+    "attempts in a row an account is paused for a while; wait, or ask an administrator."
+)
 _ENDED = "Your sign-in has ended (expired, idle too long, or signed out); sign in again."
 
 
@@ -79,6 +98,7 @@ class Principal:
     account: Account
     actor_name: str = ""
     purpose: str = ""
+    must_change_password: bool = False  # after a reset: a new password first, then anything else
 
     @property
     def role(self) -> AccountRole:
@@ -98,6 +118,7 @@ class Principal:
 class LoginResult:
     token: str
     account: Account
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +144,29 @@ class AccessService:
         clock: Callable[[], datetime] = utc_now,
         idle_minutes: int = 15,
         client_idle_minutes: int = 60,
+        lockout_failures: int = LOCKOUT_FAILURES,
+        lockout_minutes: int = LOCKOUT_MINUTES,
     ) -> None:
         self.store = store
         self.clock = clock
         self.idle = timedelta(minutes=idle_minutes)
         self.client_idle = timedelta(minutes=client_idle_minutes)
+        self.lockout_failures = lockout_failures
+        self.lockout = timedelta(minutes=lockout_minutes)
 
     @classmethod
     def from_settings(
         cls, store: Store, settings: Settings, *, clock: Callable[[], datetime] = utc_now
     ) -> AccessService:
-        """The service with the idle limit of ``REVERIE_IDLE_MINUTES`` (``settings.idle_minutes``)."""
-        return cls(store, clock=clock, idle_minutes=settings.idle_minutes)
+        """The service with the limits of the settings: ``REVERIE_IDLE_MINUTES``,
+        ``REVERIE_LOCKOUT_FAILURES`` and ``REVERIE_LOCKOUT_MINUTES``."""
+        return cls(
+            store,
+            clock=clock,
+            idle_minutes=settings.idle_minutes,
+            lockout_failures=settings.lockout_failures,
+            lockout_minutes=settings.lockout_minutes,
+        )
 
     def _now(self) -> datetime:
         return as_utc(self.clock())
@@ -183,12 +215,7 @@ class AccessService:
         return bool(self.store.accounts())
 
     def _account(self, account_id: int) -> Account:
-        found = self.store.account_secrets(account_id=account_id)
-        if found is None:
-            raise NotFoundError(
-                f"No account with id {account_id}; list accounts with 'reverie account list'."
-            )
-        return found.account
+        return self._secrets(account_id).account
 
     # -- TOTP -----------------------------------------------------------------------------
     def enrol_totp(self, account_id: int) -> TotpEnrolment:
@@ -222,26 +249,52 @@ class AccessService:
             raise AuthenticationError(_FAILED)
         account = found.account
         actor = f"account:{account.username}"
-        if not passwords.verify_password(found.password_hash, password) or account.disabled:
-            self._audit(actor, "login failed", account=account.id)
+        right = passwords.verify_password(found.password_hash, password)  # checked even when locked
+        now = self._now()
+        state = self.store.sign_in_state(account.id)
+        if state.locked_until is not None and now < state.locked_until:
+            self._audit(
+                actor, "login failed", account=account.id, locked_until=state.locked_until.isoformat()
+            )
             raise AuthenticationError(_FAILED)
+        if not right or account.disabled:
+            self._failed_sign_in(actor, account.id, now)
         if account.totp_enabled:
             if not code:
                 raise SecondFactorRequiredError(
                     "This account needs the 6-digit code from its authenticator app as well; enter it."
                 )
-            step = totp.matching_step(found.totp_secret or "", code, self._now())
+            step = totp.matching_step(found.totp_secret or "", code, now)
             if step is None or (found.totp_last_step is not None and step <= found.totp_last_step):
-                self._audit(actor, "login failed", account=account.id, factor="totp")
-                raise AuthenticationError(_FAILED)
+                self._failed_sign_in(actor, account.id, now, "totp")
             self.store.save_totp(account.id, secret=found.totp_secret, enabled=True, last_step=step)
         token = secrets.token_urlsafe(32)
         with self.store.transaction():
+            if state.failures or state.locked_until is not None:
+                self.store.clear_failed_sign_ins(account.id)
             self.store.add_sign_in(
-                secret_hash(token), account.id, expires_at=self._now() + timedelta(hours=TOKEN_HOURS)
+                secret_hash(token), account.id, expires_at=now + timedelta(hours=TOKEN_HOURS)
             )
             self._audit(actor, "login", account=account.id)
-        return LoginResult(token, account)
+        return LoginResult(token, account, state.must_change_password)
+
+    def _failed_sign_in(
+        self, actor: str, account_id: int, now: datetime, factor: str = "password"
+    ) -> NoReturn:
+        """Count and audit one failed sign-in (and the lockout it may start), then refuse.
+        ``factor`` names what was wrong: "password", "totp", or "current password" (the
+        password change page)."""
+        until = now + self.lockout
+        with self.store.transaction():
+            failures = self.store.count_failed_sign_in(
+                account_id, limit=self.lockout_failures, lock_until=until
+            )
+            self._audit(actor, "login failed", account=account_id, failures=failures, factor=factor)
+            if failures >= self.lockout_failures:
+                self._audit(
+                    actor, "account locked", account=account_id, failures=failures, until=until.isoformat()
+                )
+        raise AuthenticationError(_FAILED)
 
     def authenticate(self, token: str) -> Principal:
         hashed = secret_hash(token) if isinstance(token, str) and token else ""
@@ -258,11 +311,81 @@ class AccessService:
             self.store.end_sign_in(hashed)
             raise AuthenticationError(_ENDED)
         self.store.touch_sign_in(hashed, now)
-        return Principal(found.account)
+        due = self.store.sign_in_state(found.account.id).must_change_password
+        return Principal(found.account, must_change_password=due)
 
     def logout(self, token: str) -> None:
         if isinstance(token, str) and token:
             self.store.end_sign_in(secret_hash(token))
+
+    # -- passwords and authenticators ------------------------------------------------------
+    def change_password(self, by: Principal, current: str, new: str, *, token: str = "") -> int:
+        """``by`` chooses a new password (same rules as a new account), giving the current
+        one; every other sign-in of the account ends (``token`` is the one kept). Returns how
+        many ended. A wrong current password is a failed sign-in (counted, audited) and an
+        ``InputError``; nothing changes."""
+        found = self._secrets(by.account.id)
+        if not passwords.verify_password(found.password_hash, current):
+            try:
+                self._failed_sign_in(by.actor, by.account.id, self._now(), "current password")
+            except AuthenticationError:
+                raise InputError(
+                    "The current password is not right; nothing changed. Type your current password again."
+                ) from None
+        if new == current:
+            raise InputError("The new password is the same as the current one; choose a different one.")
+        hashed = passwords.hash_password(new)
+        with self.store.transaction():
+            self.store.set_password(by.account.id, hashed, must_change=False)
+            ended = self.store.end_sign_ins(by.account.id, keep=secret_hash(token) if token else None)
+            self._audit(by.actor, "password changed", account=by.account.id, signed_out=ended)
+        return ended
+
+    def reset_password(self, by: Principal, account_id: int) -> str:
+        """An admin gives ``account_id`` a temporary password (returned, to be shown once):
+        every sign-in of the account ends now and a new password is due at its next sign-in."""
+        target = self._reset_target(by, account_id, "reset passwords")
+        temporary = secrets.token_urlsafe(12)  # 16 characters, 96 random bits
+        hashed = passwords.hash_password(temporary)
+        with self.store.transaction():
+            self.store.set_password(account_id, hashed, must_change=True)
+            ended = self.store.end_sign_ins(account_id)
+            self._audit(by.actor, "password reset", purpose=by.purpose, account=target.id, signed_out=ended)
+        return temporary
+
+    def reset_totp(self, by: Principal, account_id: int) -> Account:
+        """An admin turns off the account's authenticator and ends its sign-ins; a staff
+        account enrols again at its next sign-in (``InputError`` if it has none)."""
+        target = self._reset_target(by, account_id, "reset authenticators")
+        if not target.totp_enabled:
+            raise InputError(
+                f"{target.username} has no authenticator app set up; nothing was reset. "
+                "They set one up at their next sign-in."
+            )
+        with self.store.transaction():
+            account = self.store.save_totp(account_id, secret=None, enabled=False, last_step=None)
+            ended = self.store.end_sign_ins(account_id)
+            self._audit(
+                by.actor, "authenticator reset", purpose=by.purpose, account=target.id, signed_out=ended
+            )
+        return account
+
+    def _reset_target(self, by: Principal, account_id: int, what: str) -> Account:
+        self._require_role(by, what, AccountRole.ADMIN)
+        if account_id == by.account.id:
+            raise InputError(
+                "You cannot reset your own account here; another administrator can, or use "
+                "'reverie account reset-password USERNAME' (or reset-totp) in the terminal."
+            )
+        return self._account(account_id)
+
+    def _secrets(self, account_id: int) -> AccountSecrets:
+        found = self.store.account_secrets(account_id=account_id)
+        if found is None:
+            raise NotFoundError(
+                f"No account with id {account_id}; list accounts with 'reverie account list'."
+            )
+        return found
 
     # -- invitations ----------------------------------------------------------------------
     def invite_client(self, by: Principal, case_name: str) -> Invitation:

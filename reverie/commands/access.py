@@ -1,5 +1,5 @@
 """Commands of the access area: ``reverie audit`` (verify, head, list) and ``reverie account``
-(add, list, assign, unassign).
+(add, list, assign, unassign, reset-password, reset-totp).
 
 What a caller may rely on: every command opens the database named by ``--db`` (or the
 settings) with the master key from the settings; ``--json`` prints data only; the exit status
@@ -7,7 +7,9 @@ is 0 on success and 1 when the audit chain is broken, the expected head is missi
 request fails (the message says what to do next). Passwords are never taken from the command
 line: from a prompt, or the first line of standard input with ``--password-stdin``. Changes
 go through ``AccessService`` as the terminal's operator (an administrator, audited as
-``operator:<os user>`` with the command as the purpose).
+``operator:<os user>`` with the command as the purpose). ``reset-password`` prints the
+temporary password once (the only output, with ``--json`` a document); it is the recovery of
+an administrator locked out of the web (it also ends the lockout).
 """
 
 from __future__ import annotations
@@ -220,6 +222,32 @@ def cmd_account_assign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_account_reset(args: argparse.Namespace) -> int:
+    from reverie.access.service import AccessService
+    from reverie.errors import NotFoundError
+
+    who = operator(f"reverie account {args.account_command}")
+    with open_database(args) as store:
+        found = store.account_secrets(username=args.username.strip())
+        if found is None:
+            raise NotFoundError(f"No account named {args.username!r}; list them with 'reverie account list'.")
+        service = AccessService(store)
+        if args.account_command == "reset-password":
+            temporary = service.reset_password(who.principal(), found.account.id)
+        else:
+            service.reset_totp(who.principal(), found.account.id)
+    name = found.account.username
+    if args.account_command == "reset-totp":
+        print(
+            f"the authenticator app of {name} is reset and its sign-ins ended; they set it up again at sign-in"
+        )
+    elif args.json:
+        print(json.dumps({"username": name, "temporary_password": temporary, "must_change_password": True}))
+    else:
+        print(f"temporary password of {name} (shown once; they choose a new one at sign-in): {temporary}")
+    return 0
+
+
 def register(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add ``audit`` and ``account`` with their subcommands to ``sub``."""
     audit = sub.add_parser("audit", help="check and read the hash-chained audit log")
@@ -285,3 +313,21 @@ def register(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -> 
         )
         db_option(p)
         p.set_defaults(func=cmd_account_assign)
+
+    p = account_sub.add_parser(
+        "reset-password",
+        help="a temporary password, printed once; the account chooses a new one at its next sign-in, "
+        "its sign-ins end now and a lockout ends",
+    )
+    p.add_argument("username")
+    p.add_argument("--json", action="store_true")
+    db_option(p)
+    p.set_defaults(func=cmd_account_reset)
+
+    p = account_sub.add_parser(
+        "reset-totp",
+        help="turn off an account's authenticator app and end its sign-ins; it sets one up again at sign-in",
+    )
+    p.add_argument("username")
+    db_option(p)
+    p.set_defaults(func=cmd_account_reset)

@@ -14,6 +14,10 @@ What a caller may rely on (every backend; ``tests/access`` checks them):
   sealed under the master key on the SQL stores (AES-256-GCM, bound to their account) and
   sealed again by ``rotate_master_key``. Clinical text never enters these records.
 * ``record_consent`` stores the change with who and when, and audits it in the same commit.
+* Sign-in throttling lives in the database (``count_failed_sign_in``, ``sign_in_state``), so
+  it survives restarts and holds across processes: the count is read and written in one write
+  transaction (SQLite's write lock, a row lock on the account on PostgreSQL).
+* ``set_password`` also ends the account's lockout; ``end_sign_ins`` revokes sign-ins at once.
 * ``unassign_case`` refuses to remove the last active clinician of record of a case that is
   not erased. Removals from one case take turns (SQLite's write lock, a row lock on the case
   on PostgreSQL), so two removals at once cannot take the last two.
@@ -25,6 +29,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +50,17 @@ from reverie.errors import InputError, NotFoundError
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first row of the audit log."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignInState:
+    """What the store keeps of an account's sign-ins besides its secrets: failed sign-ins in a
+    row (since the last success or lockout), the time until which sign-in is refused (None when
+    never locked), and whether a new password is due at the next sign-in (after a reset)."""
+
+    failures: int = 0
+    locked_until: datetime | None = None
+    must_change_password: bool = False
 
 
 def audit_detail(detail: Mapping[str, object] | None) -> str:
@@ -209,6 +225,27 @@ class AccessRecords(ABC):
     def set_account_disabled(self, account_id: int, disabled: bool) -> Account:
         """Disable (or enable again) an account; its sign-ins end when disabled."""
 
+    @abstractmethod
+    def set_password(self, account_id: int, password_hash: str, *, must_change: bool) -> None:
+        """Replace the account's password hash; ``must_change`` marks a new password due at
+        the next sign-in. Also ends a lockout (failures back to 0). ``NotFoundError`` for an
+        unknown account."""
+
+    # -- sign-in throttling ---------------------------------------------------------------
+    @abstractmethod
+    def sign_in_state(self, account_id: int) -> SignInState:
+        """The account's throttling and password-change state; ``NotFoundError`` if unknown."""
+
+    @abstractmethod
+    def count_failed_sign_in(self, account_id: int, *, limit: int, lock_until: datetime) -> int:
+        """Add one failed sign-in; returns the failures in a row, this one included. When that
+        reaches ``limit`` the account is locked until ``lock_until`` and the count starts again
+        at 0 (in the same write)."""
+
+    @abstractmethod
+    def clear_failed_sign_ins(self, account_id: int) -> None:
+        """A successful sign-in: failures back to 0 and no lockout."""
+
     # -- sign-ins -------------------------------------------------------------------------
     @abstractmethod
     def add_sign_in(self, token_hash: str, account_id: int, *, expires_at: datetime) -> SignIn:
@@ -224,6 +261,11 @@ class AccessRecords(ABC):
     @abstractmethod
     def end_sign_in(self, token_hash: str) -> None:
         """Forget a sign-in (idempotent)."""
+
+    @abstractmethod
+    def end_sign_ins(self, account_id: int, *, keep: str | None = None) -> int:
+        """Forget every sign-in of the account except the one whose token hash is ``keep``;
+        returns how many ended."""
 
     # -- invitations ----------------------------------------------------------------------
     @abstractmethod

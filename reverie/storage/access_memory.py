@@ -27,6 +27,7 @@ from reverie.errors import CaseNotFoundError, ConflictError, NotFoundError
 from reverie.storage.access_base import (
     GENESIS,
     AccessRecords,
+    SignInState,
     audit_detail,
     audit_hash,
     check_audit_fields,
@@ -53,6 +54,7 @@ class _Records:
     audit: list[tuple[AuditEntry, str]] = field(default_factory=list)  # (entry, canonical detail JSON)
     secrets: dict[int, AccountSecrets] = field(default_factory=dict)
     sign_ins: dict[str, SignIn] = field(default_factory=dict)
+    states: dict[int, SignInState] = field(default_factory=dict)
     invitations: dict[str, _Invitation] = field(default_factory=dict)
     assignments: dict[int, list[tuple[int, CaseRelation]]] = field(default_factory=dict)
     grants: list[BreakGlassGrant] = field(default_factory=list)
@@ -184,6 +186,38 @@ class AccessMemory(AccessRecords):
                         del records.sign_ins[token]
         return account
 
+    def set_password(self, account_id: int, password_hash: str, *, must_change: bool) -> None:
+        records = self._records()
+        with records.lock:
+            old = self._secrets(account_id)
+            records.secrets[account_id] = replace(old, password_hash=password_hash)
+            records.states[account_id] = SignInState(must_change_password=bool(must_change))
+
+    # -- sign-in throttling ---------------------------------------------------------------
+    def sign_in_state(self, account_id: int) -> SignInState:
+        records = self._records()
+        with records.lock:
+            self._secrets(account_id)
+            return records.states.get(account_id, SignInState())
+
+    def count_failed_sign_in(self, account_id: int, *, limit: int, lock_until: datetime) -> int:
+        records = self._records()
+        with records.lock:
+            old = self.sign_in_state(account_id)
+            failures = old.failures + 1
+            records.states[account_id] = (
+                replace(old, failures=0, locked_until=as_utc(lock_until))
+                if failures >= limit
+                else replace(old, failures=failures)
+            )
+        return failures
+
+    def clear_failed_sign_ins(self, account_id: int) -> None:
+        records = self._records()
+        with records.lock:
+            old = self.sign_in_state(account_id)
+            records.states[account_id] = replace(old, failures=0, locked_until=None)
+
     # -- sign-ins -------------------------------------------------------------------------
     def add_sign_in(self, token_hash: str, account_id: int, *, expires_at: datetime) -> SignIn:
         records = self._records()
@@ -210,6 +244,18 @@ class AccessMemory(AccessRecords):
         records = self._records()
         with records.lock:
             records.sign_ins.pop(token_hash, None)
+
+    def end_sign_ins(self, account_id: int, *, keep: str | None = None) -> int:
+        records = self._records()
+        with records.lock:
+            ended = [
+                token
+                for token, sign_in in records.sign_ins.items()
+                if sign_in.account_id == account_id and token != keep
+            ]
+            for token in ended:
+                del records.sign_ins[token]
+        return len(ended)
 
     # -- invitations ----------------------------------------------------------------------
     def add_invitation(self, code_hash: str, case_id: int, *, created_by: int, expires_at: datetime) -> None:

@@ -34,6 +34,7 @@ from reverie.errors import ConflictError, NotFoundError
 from reverie.storage.access_base import (
     GENESIS,
     AccessRecords,
+    SignInState,
     audit_detail,
     audit_hash,
     check_audit_fields,
@@ -275,6 +276,58 @@ class AccessSQL(AccessRecords):
             a.id, a.username, a.role, a.display_name, a.case_id, a.totp_enabled, bool(disabled), a.created_at
         )
 
+    def set_password(self, account_id: int, password_hash: str, *, must_change: bool) -> None:
+        with self._writing("changing a password") as db:
+            self._require_account(db, account_id)
+            db.execute(
+                self._sql(
+                    "UPDATE accounts SET password_hash = ?, must_change_password = ?, "
+                    "failed_sign_ins = 0, locked_until = NULL WHERE id = ?"
+                ),
+                (password_hash, bool(must_change), account_id),
+            )
+
+    # -- sign-in throttling ---------------------------------------------------------------
+    def _state(self, db: Any, account_id: int, *, lock: bool = False) -> SignInState:
+        row = db.execute(
+            self._sql("SELECT failed_sign_ins, locked_until, must_change_password FROM accounts WHERE id = ?")
+            + (self._LOCK if lock else ""),
+            (account_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"No account with id {account_id}; list accounts with 'reverie account list'."
+            )
+        failures, locked, must_change = row
+        return SignInState(int(failures), None if locked is None else self._time(locked), bool(must_change))
+
+    def sign_in_state(self, account_id: int) -> SignInState:
+        with self._reading("reading sign-in attempts") as db:
+            return self._state(db, account_id)
+
+    def count_failed_sign_in(self, account_id: int, *, limit: int, lock_until: datetime) -> int:
+        with self._writing("counting a failed sign-in") as db:
+            # The row locked first (PostgreSQL; SQLite's write lock already): two failures at
+            # once in two processes are both counted.
+            failures = self._state(db, account_id, lock=True).failures + 1
+            if failures >= limit:
+                db.execute(
+                    self._sql("UPDATE accounts SET failed_sign_ins = 0, locked_until = ? WHERE id = ?"),
+                    (self._stamp(lock_until), account_id),
+                )
+            else:
+                db.execute(
+                    self._sql("UPDATE accounts SET failed_sign_ins = ? WHERE id = ?"), (failures, account_id)
+                )
+        return failures
+
+    def clear_failed_sign_ins(self, account_id: int) -> None:
+        with self._writing("clearing failed sign-ins") as db:
+            db.execute(
+                self._sql("UPDATE accounts SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?"),
+                (account_id,),
+            )
+
     # -- sign-ins -------------------------------------------------------------------------
     def add_sign_in(self, token_hash: str, account_id: int, *, expires_at: datetime) -> SignIn:
         with self._writing("signing in") as db:
@@ -313,6 +366,16 @@ class AccessSQL(AccessRecords):
     def end_sign_in(self, token_hash: str) -> None:
         with self._writing("signing out") as db:
             db.execute(self._sql("DELETE FROM sign_ins WHERE token_hash = ?"), (token_hash,))
+
+    def end_sign_ins(self, account_id: int, *, keep: str | None = None) -> int:
+        with self._writing("ending sign-ins") as db:
+            ended = db.execute(
+                self._sql(
+                    "DELETE FROM sign_ins WHERE account_id = ? AND token_hash <> ? RETURNING token_hash"
+                ),
+                (account_id, keep or ""),
+            ).fetchall()
+        return len(ended)
 
     # -- invitations ----------------------------------------------------------------------
     def add_invitation(self, code_hash: str, case_id: int, *, created_by: int, expires_at: datetime) -> None:

@@ -10,6 +10,7 @@ error                      answer
 =========================  ===============================================================
 AuthenticationError        303 to ``/login`` (401 JSON for fetch requests)
 SecondFactorSetupNeeded    303 to ``/account/totp`` (a staff account without TOTP)
+PasswordChangeNeeded       303 to ``/account/password`` (a password an admin reset)
 AccessDeniedError, other   403 page with the message
 AccessError
 NotFoundError              404 page
@@ -147,7 +148,13 @@ async def _sweep_idle_rooms(services: WebServices) -> None:
 
 
 def _install_error_pages(app: FastAPI) -> None:
-    from reverie.web.deps import SecondFactorSetupNeeded, clear_session_cookie, render, wants_json
+    from reverie.web.deps import (
+        PasswordChangeNeeded,
+        SecondFactorSetupNeeded,
+        clear_session_cookie,
+        render,
+        wants_json,
+    )
 
     def page(request: Request, status: int, title: str, message: str, break_glass_url: str | None = None) -> Response:
         if wants_json(request):
@@ -183,6 +190,12 @@ def _install_error_pages(app: FastAPI) -> None:
         if wants_json(request):
             return JSONResponse({"error": message, "setup": "/account/totp"}, status_code=403)
         return RedirectResponse("/account/totp", 303)
+
+    @app.exception_handler(PasswordChangeNeeded)
+    async def password_change_needed(request: Request, exc: Exception) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": str(exc), "change": "/account/password"}, status_code=403)
+        return RedirectResponse("/account/password", 303)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: Exception) -> Response:

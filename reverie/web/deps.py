@@ -10,7 +10,9 @@ Route modules rely on these names (they are the contract between the route modul
   Secure when the request came over https.
 * ``require_role(*roles)``: a dependency that returns the Principal or raises
   ``AccessDeniedError`` (403, after a "denied" audit row naming the page and its case).
-  A staff account without TOTP is sent to ``/account/totp`` first (``SecondFactorSetupNeeded``).
+  A staff account without TOTP is sent to ``/account/totp`` first (``SecondFactorSetupNeeded``);
+  an account whose password an administrator reset is refused (``PasswordChangeNeeded``, a 403
+  naming ``/account/password``) until it has chosen a new one.
 * ``verify_csrf``: a dependency for every POST; the token is the form field ``csrf`` or the
   header ``X-CSRF-Token``; a missing or wrong token raises ``AccessDeniedError``.
 * ``render(request, template, **context)``: an HTML response; every template gets
@@ -44,6 +46,7 @@ __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
     "SESSION_COOKIE",
+    "PasswordChangeNeeded",
     "SecondFactorSetupNeeded",
     "clear_session_cookie",
     "csrf_token",
@@ -61,6 +64,17 @@ __all__ = [
 class SecondFactorSetupNeeded(Exception):
     """A staff account (clinician, supervisor, admin) without an authenticator app reached a
     staff page: the app sends it to ``/account/totp`` to set one up first."""
+
+
+class PasswordChangeNeeded(AccessDeniedError):
+    """An account whose password an administrator reset reached a page other than
+    ``/account/password``: it chooses a new password first."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Choose a new password first: an administrator reset yours. Go to /account/password "
+            "(Your account, Password), then carry on."
+        )
 
 
 def services(request: Request) -> WebServices:
@@ -125,6 +139,8 @@ def require_role(*roles: str) -> Callable[[Request], Principal]:
             raw = request.path_params.get("case_id")
             case_id = int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else None
             services(request).access.refuse(principal, case_id, f"open {request.url.path}")
+        if principal.must_change_password:
+            raise PasswordChangeNeeded()
         if str(principal.role) != "client" and not principal.account.totp_enabled:
             raise SecondFactorSetupNeeded()
         return principal

@@ -3,11 +3,13 @@
 An administrator manages who may open what; they never see clinical text. These pages read
 only access records through ``AccessService``'s admin methods (accounts, assignments, cases
 under their pseudonyms, the audit log's metadata rows, its chain check and head). Every
-change (account created, disabled or enabled, case assigned or unassigned) is audited by the
-service.
+change (account created, disabled or enabled, password or authenticator reset, case assigned
+or unassigned) is audited by the service. An admin resets their own account with another admin
+or in the terminal (``reverie account reset-password``), never here.
 
-* ``/admin``: accounts (create a clinician, supervisor or admin account; disable or enable),
-  assignments (caseload for clinicians, supervision for supervisors; add or remove) and the
+* ``/admin``: accounts (create a clinician, supervisor or admin account; disable or enable;
+  reset another account's password, the temporary password shown once on the page that
+  answers the POST, or its authenticator app), assignments (caseload for clinicians, supervision for supervisors; add or remove) and the
   audit status.
 * ``/admin/audit``: the audit log's rows (newest last; metadata only), optionally one case's,
   with ``verify_audit``'s result and the current head to keep outside the database.
@@ -50,7 +52,14 @@ def _overview(request: Request, principal: Any) -> dict[str, Any]:
 
 
 def _admin_page(request: Request, principal: Any, *, status_code: int = 200, **extra: Any) -> Response:
-    context: dict[str, Any] = {"error": None, "created": None, "form": {}, **extra}
+    context: dict[str, Any] = {
+        "error": None,
+        "created": None,
+        "form": {},
+        "reset": None,
+        "totp_reset": request.query_params.get("totp_reset"),
+        **extra,
+    }
     return render(
         request, "admin/home.html", status_code=status_code, **_overview(request, principal), **context
     )
@@ -103,6 +112,27 @@ def disable_account(request: Request, account_id: int, principal: Admin) -> Resp
 def enable_account(request: Request, account_id: int, principal: Admin) -> Response:
     services(request).access.set_disabled(principal, account_id, False)
     return RedirectResponse("/admin#accounts", 303)
+
+
+@router.post("/admin/accounts/{account_id}/reset-password", dependencies=[Depends(verify_csrf)])
+def reset_password(request: Request, account_id: int, principal: Admin) -> Response:
+    """A temporary password, shown once on this answer (not a redirect: it is never in a URL)."""
+    access = services(request).access
+    try:
+        temporary = access.reset_password(principal, account_id)
+    except (InputError, NotFoundError) as exc:
+        return _admin_page(request, principal, status_code=400, error=str(exc))
+    username = next(a.username for a in access.admin_accounts(principal) if a.id == account_id)
+    return _admin_page(request, principal, reset={"username": username, "password": temporary})
+
+
+@router.post("/admin/accounts/{account_id}/reset-totp", dependencies=[Depends(verify_csrf)])
+def reset_totp(request: Request, account_id: int, principal: Admin) -> Response:
+    try:
+        account = services(request).access.reset_totp(principal, account_id)
+    except (InputError, NotFoundError) as exc:
+        return _admin_page(request, principal, status_code=400, error=str(exc))
+    return RedirectResponse(f"/admin?totp_reset={account.username}#accounts", 303)
 
 
 @router.post("/admin/assignments", dependencies=[Depends(verify_csrf)])

@@ -5,7 +5,9 @@
   enrolment (secret and otpauth URI shown, confirmed with a code), then sign-in.
 * ``/invitations`` (clinicians): invite a client; shows the one-time invitation link once.
 * ``/invite/{code}``: the invited client creates their account and is signed in.
-* ``/login``, ``/logout``; ``/crisis-help`` is open to everybody.
+* ``/login``, ``/logout``; ``/crisis-help`` is open to everybody. A sign-in whose password an
+  administrator reset goes to ``/account/password`` first. Failed sign-ins are throttled by the
+  access service (one message for every failure, a locked account included).
 """
 
 from __future__ import annotations
@@ -96,7 +98,9 @@ async def login(
     svc = services(request)
     try:
         async with svc.password_checks:
-            result = await run_in_threadpool(svc.access.login, username.strip(), password, code.strip() or None)
+            result = await run_in_threadpool(
+                svc.access.login, username.strip(), password, code.strip() or None
+            )
     except SecondFactorRequiredError as exc:
         return render(
             request,
@@ -118,6 +122,8 @@ async def login(
             username=username,
         )
     target = _safe_next(next) or home_of(result.account.role)
+    if result.must_change_password:  # reset by an administrator: a new password before anything else
+        target = "/account/password"
     response = RedirectResponse(target, 303)
     set_session_cookie(request, response, result.token)
     return response

@@ -212,10 +212,17 @@ def test_account_records_and_the_whole_audit_log_are_refused_through_a_case_view
         "accounts": lambda: view.accounts(),
         "save_totp": lambda: view.save_totp(account.id, secret="X", enabled=True, last_step=1),
         "set_account_disabled": lambda: view.set_account_disabled(account.id, True),
+        "set_password": lambda: view.set_password(account.id, "h", must_change=False),
+        "sign_in_state": lambda: view.sign_in_state(account.id),
+        "count_failed_sign_in": lambda: view.count_failed_sign_in(
+            account.id, limit=10, lock_until=case.created_at
+        ),
+        "clear_failed_sign_ins": lambda: view.clear_failed_sign_ins(account.id),
         "add_sign_in": lambda: view.add_sign_in("h", account.id, expires_at=case.created_at),
         "sign_in": lambda: view.sign_in("h"),
         "touch_sign_in": lambda: view.touch_sign_in("h", case.created_at),
         "end_sign_in": lambda: view.end_sign_in("h"),
+        "end_sign_ins": lambda: view.end_sign_ins(account.id),
         "add_invitation": lambda: view.add_invitation(
             "c", case.id, created_by=account.id, expires_at=case.created_at
         ),

@@ -547,7 +547,9 @@ def test_a_database_from_before_installation_secrets_gets_one_once(
         def to_schema_3() -> None:
             with sqlite3.connect(path) as db:
                 db.execute("ALTER TABLE keyring DROP COLUMN installation_secret")
-                db.execute("DELETE FROM schema_version WHERE version = 4")
+                for column in ("failed_sign_ins", "locked_until", "must_change_password"):  # 0005
+                    db.execute(f"ALTER TABLE accounts DROP COLUMN {column}")
+                db.execute("DELETE FROM schema_version WHERE version >= 4")
             db.close()
     else:
         from reverie.storage.postgres import PostgresStore
@@ -563,7 +565,9 @@ def test_a_database_from_before_installation_secrets_gets_one_once(
 
         def to_schema_3() -> None:
             admin.execute(f"ALTER TABLE {schema}.keyring DROP COLUMN installation_secret")
-            admin.execute(f"DELETE FROM {schema}.schema_version WHERE version = 4")
+            for column in ("failed_sign_ins", "locked_until", "must_change_password"):  # 0005
+                admin.execute(f"ALTER TABLE {schema}.accounts DROP COLUMN {column}")
+            admin.execute(f"DELETE FROM {schema}.schema_version WHERE version >= 4")
 
     with open_store() as store:
         case_id = _fill(store)
