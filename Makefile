@@ -20,11 +20,13 @@ run: install
 
 test: install
 	$(BIN)/ruff check reverie tests
+	$(BIN)/ruff format --check reverie tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check reverie tests
+	$(BIN)/ruff format --check reverie tests
 	$(BIN)/mypy
 
 bench: install

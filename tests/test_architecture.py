@@ -19,8 +19,19 @@ ALLOWED = {
     "memory": {"domain", "analysis", "storage"},
     "formulation": {"domain", "analysis", "memory"},
     "dialogue": {"domain", "analysis", "memory", "instruments", "storage", "formulation"},
-    "web": {"domain", "analysis", "memory", "instruments", "storage", "formulation", "dialogue", "access",
-            "exchange", "runtime", "clinician"},
+    "web": {
+        "domain",
+        "analysis",
+        "memory",
+        "instruments",
+        "storage",
+        "formulation",
+        "dialogue",
+        "access",
+        "exchange",
+        "runtime",
+        "clinician",
+    },
 }
 SHARED = {"errors", "settings"}
 ENTRY_POINTS = {"cli", "commands", "bench", "scale_bench", "web", "runtime", "clinician"}

@@ -40,7 +40,9 @@ def _database(args: argparse.Namespace) -> Path:
 
 def _report(manifest: Any, action: str, backup: Path, db: Path, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"action": action, "backup": str(backup), "database": str(db), **manifest.to_json()}))
+        print(
+            json.dumps({"action": action, "backup": str(backup), "database": str(db), **manifest.to_json()})
+        )
         return
     rows = sum(manifest.tables.values())
     verb = "Backed up" if action == "backup" else "Restored"

@@ -48,8 +48,7 @@ def _load() -> dict[str, Any]:
 def screener_questions() -> tuple[ScreenerQuestion, ...]:
     """All questions in the order they are asked."""
     return tuple(
-        ScreenerQuestion(q["id"], q["text"], q["escalates_to"], q.get("ask_if"))
-        for q in _load()["questions"]
+        ScreenerQuestion(q["id"], q["text"], q["escalates_to"], q.get("ask_if")) for q in _load()["questions"]
     )
 
 

@@ -116,7 +116,9 @@ class Instrument:
         for band in self.bands:
             if band.low <= score <= band.high:
                 return band.severity
-        raise InputError(f"{self.title}: a total of {score} is outside 0-{self.max_score}; check the answers.")
+        raise InputError(
+            f"{self.title}: a total of {score} is outside 0-{self.max_score}; check the answers."
+        )
 
     def score(self, answers: Sequence[int]) -> MeasureResult:
         """Score a complete set of answers, one per item in item order, each 0-3.
@@ -174,7 +176,9 @@ def _load(key: str) -> Instrument:
         citation=data["citation"],
         licence=data["licence"],
         stem=data["stem"],
-        items=tuple(Item(i["number"], i["text"], i["loinc"], bool(i.get("safety", False))) for i in data["items"]),
+        items=tuple(
+            Item(i["number"], i["text"], i["loinc"], bool(i.get("safety", False))) for i in data["items"]
+        ),
         options=tuple(Option(o["value"], o["text"], o["loinc"]) for o in data["options"]),
         bands=tuple(Band(b["min"], b["max"], b["severity"]) for b in data["bands"]),
         cutoff=int(data["cutoff"]),

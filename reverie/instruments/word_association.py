@@ -160,7 +160,9 @@ def stimuli(path: Path = DEFAULT_STIMULI) -> tuple[Stimulus, ...]:
             "jung1910_stimulus_words.tsv."
         ) from exc
     if not found:
-        raise ModelUnavailableError(f"{path} holds no stimulus words: set REVERIE_JUNG_WAT_FILE to the right file.")
+        raise ModelUnavailableError(
+            f"{path} holds no stimulus words: set REVERIE_JUNG_WAT_FILE to the right file."
+        )
     return found
 
 

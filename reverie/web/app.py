@@ -156,11 +156,18 @@ def _install_error_pages(app: FastAPI) -> None:
         wants_json,
     )
 
-    def page(request: Request, status: int, title: str, message: str, break_glass_url: str | None = None) -> Response:
+    def page(
+        request: Request, status: int, title: str, message: str, break_glass_url: str | None = None
+    ) -> Response:
         if wants_json(request):
             return JSONResponse({"error": message}, status_code=status)
         return render(
-            request, "error.html", status_code=status, title=title, message=message, break_glass_url=break_glass_url
+            request,
+            "error.html",
+            status_code=status,
+            title=title,
+            message=message,
+            break_glass_url=break_glass_url,
         )
 
     @app.exception_handler(ReverieError)

@@ -104,9 +104,17 @@ def _rss_mb(pid: int) -> float | None:
     return int(found.group(1)) / 1024 if found else None
 
 
-async def _one_client(url: str, n: int, turns: int, think: tuple[float, float], rng: random.Random,
-                      latencies: list[float], errors: list[str], sign_ins: list[float],
-                      ready: asyncio.Barrier) -> None:
+async def _one_client(
+    url: str,
+    n: int,
+    turns: int,
+    think: tuple[float, float],
+    rng: random.Random,
+    latencies: list[float],
+    errors: list[str],
+    sign_ins: list[float],
+    ready: asyncio.Barrier,
+) -> None:
     import httpx
 
     async with httpx.AsyncClient(base_url=url, timeout=120) as http:
@@ -114,7 +122,9 @@ async def _one_client(url: str, n: int, turns: int, think: tuple[float, float], 
         await http.get("/login")
         csrf = http.cookies.get("reverie_csrf") or ""
         started = time.perf_counter()
-        login = await http.post("/login", data={"username": f"client-{n}", "password": PASSWORD, "csrf": csrf})
+        login = await http.post(
+            "/login", data={"username": f"client-{n}", "password": PASSWORD, "csrf": csrf}
+        )
         sign_ins.append((time.perf_counter() - started) * 1000)
         room = await http.get("/client/session")
         await ready.wait()  # every client signed in and holding a session before the timed turns
@@ -146,7 +156,11 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run_web_bench(
-    *, clients: int = 50, turns: int = 10, think: tuple[float, float] = (1.0, 3.0), embedder: str = "hashing",
+    *,
+    clients: int = 50,
+    turns: int = 10,
+    think: tuple[float, float] = (1.0, 3.0),
+    embedder: str = "hashing",
     seed_value: int = 7,
 ) -> dict[str, Any]:
     """Run the load benchmark; returns the figures (latencies in ms, memory in MB)."""
@@ -162,7 +176,9 @@ def run_web_bench(
         port = _free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "reverie.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         try:
             url = f"http://127.0.0.1:{port}"
@@ -175,11 +191,22 @@ def run_web_bench(
 
             async def everyone() -> None:
                 ready = asyncio.Barrier(clients)
-                await asyncio.gather(*(
-                    _one_client(url, n, turns, think, random.Random(rng.random()), latencies, errors,
-                                sign_ins, ready)
-                    for n in range(clients)
-                ))
+                await asyncio.gather(
+                    *(
+                        _one_client(
+                            url,
+                            n,
+                            turns,
+                            think,
+                            random.Random(rng.random()),
+                            latencies,
+                            errors,
+                            sign_ins,
+                            ready,
+                        )
+                        for n in range(clients)
+                    )
+                )
 
             began = time.perf_counter()
             asyncio.run(everyone())
@@ -254,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedder", choices=["minilm", "hashing"], default="hashing")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = run_web_bench(clients=args.clients, turns=args.turns, think=tuple(args.think), embedder=args.embedder)
+    result = run_web_bench(
+        clients=args.clients, turns=args.turns, think=tuple(args.think), embedder=args.embedder
+    )
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0 if all(t["met"] for t in result["targets"]) else 1
 

@@ -49,8 +49,9 @@ def supervisor_break_glass(
 
 @router.get("/clinician/break-glass")
 def clinician_break_glass_form(request: Request, principal: Clinician, case: str = "") -> Response:
-    return render(request, "clinician/break_glass.html", case=case, reason="", minutes=60, error=None,
-                  choices=MINUTES)
+    return render(
+        request, "clinician/break_glass.html", case=case, reason="", minutes=60, error=None, choices=MINUTES
+    )
 
 
 @router.post("/clinician/break-glass", dependencies=[Depends(verify_csrf)])
@@ -71,6 +72,14 @@ def clinician_break_glass(
         access.break_glass(principal, found.id, reason, _minutes(minutes))
     except (InputError, NotFoundError) as exc:
         status = 404 if isinstance(exc, NotFoundError) else 400
-        return render(request, "clinician/break_glass.html", status_code=status, case=case, reason=reason,
-                      minutes=int(minutes) if minutes.isdigit() else 60, error=str(exc), choices=MINUTES)
+        return render(
+            request,
+            "clinician/break_glass.html",
+            status_code=status,
+            case=case,
+            reason=reason,
+            minutes=int(minutes) if minutes.isdigit() else 60,
+            error=str(exc),
+            choices=MINUTES,
+        )
     return RedirectResponse(f"/clinician/cases/{found.id}", 303)

@@ -114,7 +114,9 @@ class WebServices:
     # sign-ins cannot push the server's memory up (the load benchmark measures it).
     # Waiting happens in the event loop, so queued sign-ins hold no worker thread from the turns.
     password_checks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
-    pending_setup: dict[str, tuple[int, Any]] = field(default_factory=dict)  # first run: cookie -> (account, TOTP)
+    pending_setup: dict[str, tuple[int, Any]] = field(
+        default_factory=dict
+    )  # first run: cookie -> (account, TOTP)
     closed_idle: dict[int, datetime] = field(default_factory=dict)  # case id -> when its idle room was closed
     _locales: dict[int, str] = field(default_factory=dict)
 

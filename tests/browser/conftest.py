@@ -112,7 +112,9 @@ class LiveApp:
     def client(self, clinician: Person, case_name: str = "alex", username: str = "alex") -> Person:
         code = self.invite(clinician, case_name)
         account = self.access.accept_invitation(code, username, PASSWORD)
-        person = Person(username, PASSWORD, "client", account.id, case_id=account.case_id, case_name=case_name)
+        person = Person(
+            username, PASSWORD, "client", account.id, case_id=account.case_id, case_name=case_name
+        )
         self.people.append(person)
         return person
 
@@ -169,9 +171,7 @@ def browser() -> Iterator[Any]:
         pytest.skip(message)
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
         try:
             yield chromium
         finally:

@@ -28,8 +28,11 @@ def _phone_shot(page: Any, name: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     height = page.evaluate("document.documentElement.scrollHeight")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True,
-                    clip={"x": 0, "y": 0, "width": PHONE["width"], "height": height})
+    page.screenshot(
+        path=str(SHOTS / name),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": PHONE["width"], "height": height},
+    )
     page.set_viewport_size({"width": 1100, "height": 900})
 
 
@@ -97,8 +100,9 @@ def test_exercise_supervision_and_admin_pages(live_app: Any, page: Any, sign_in:
 
     # supervision: assigned, de-identified by default
     supervisor = live_app.staff("dr.sup", "supervisor", "Dr. Sup")
-    live_app.access.assign(live_app.principal(clinician), supervisor.account_id, client.case_id,
-                           CaseRelation.SUPERVISION)
+    live_app.access.assign(
+        live_app.principal(clinician), supervisor.account_id, client.case_id, CaseRelation.SUPERVISION
+    )
     _sign_out(page)
     sign_in(page, live_app, supervisor)
     assert page.url.endswith("/supervision")

@@ -139,7 +139,9 @@ def one_run(folder: Path, template: Path, key: str, seed: int, number: int) -> R
     if not killed:
         problems.append(f"the writer exited by itself ({writer.returncode}): {stderr.decode()[-400:]}")
     lines = acks.read_text(encoding="utf-8").splitlines()
-    acked = [(int(ordinal), sha) for tag, ordinal, sha in (ln.split() for ln in lines if ln.startswith("ack "))]
+    acked = [
+        (int(ordinal), sha) for tag, ordinal, sha in (ln.split() for ln in lines if ln.startswith("ack "))
+    ]
 
     with open_for_test(str(db), key) as store:  # reopening must work whatever moment the kill hit
         case = store.find_case("ada")
@@ -147,7 +149,11 @@ def one_run(folder: Path, template: Path, key: str, seed: int, number: int) -> R
     got = [(u.ordinal, _digest(u.text), u.text) for u in stored]
     lost = 0
     for position, (ordinal, sha) in enumerate(acked):
-        if position >= len(got) or got[position][:2] != (ordinal, sha) or got[position][2] != message(position):
+        if (
+            position >= len(got)
+            or got[position][:2] != (ordinal, sha)
+            or got[position][2] != message(position)
+        ):
             lost += 1
     if lost:
         problems.append(f"{lost} of {len(acked)} acknowledged messages missing or changed")

@@ -32,13 +32,17 @@ def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if gcc is None:
         pytest.skip("gcc is not installed: the ENOSPC shim cannot be built (apt-get install gcc)")
     built = tmp_path_factory.mktemp("shim") / "enospc_shim.so"
-    subprocess.run([gcc, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(built), str(SHIM), "-ldl"], check=True)
+    subprocess.run(
+        [gcc, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(built), str(SHIM), "-ldl"], check=True
+    )
     return built
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("budget", [150_000, 400_000], ids=["150kB", "400kB"])
-def test_a_full_disk_mid_session_is_reported_and_loses_nothing(shim: Path, tmp_path: Path, budget: int) -> None:
+def test_a_full_disk_mid_session_is_reported_and_loses_nothing(
+    shim: Path, tmp_path: Path, budget: int
+) -> None:
     folder = tmp_path / "disk"
     folder.mkdir()
     db = folder / "reverie.db"
@@ -49,7 +53,9 @@ def test_a_full_disk_mid_session_is_reported_and_loses_nothing(shim: Path, tmp_p
     before = client_messages(db, key)
 
     stdin = "".join(f"{m}\n" for m in MESSAGES).encode() + b"/end\n"
-    done = run_session(db, key, stdin, LD_PRELOAD=str(shim), ENOSPC_DIR=f"{folder}/", ENOSPC_AFTER=str(budget))
+    done = run_session(
+        db, key, stdin, LD_PRELOAD=str(shim), ENOSPC_DIR=f"{folder}/", ENOSPC_AFTER=str(budget)
+    )
 
     stderr = done.stderr.decode()
     assert "Traceback" not in stderr
@@ -98,7 +104,9 @@ def test_the_shim_refuses_writes_only_under_its_folder(shim: Path, tmp_path: Pat
         f"print(w({str(full / 'a')!r}, 60), w({str(full / 'b')!r}, 60), w({str(tmp_path / 'c')!r}, 60))\n"
     )
     env = {**os.environ, "LD_PRELOAD": str(shim), "ENOSPC_DIR": f"{full}/", "ENOSPC_AFTER": "100"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=30, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, env=env, timeout=30, check=True
+    )
     assert done.stdout.decode().split() == ["ok", "28", "ok"]
 
 
@@ -108,11 +116,19 @@ def test_a_backup_onto_a_full_disk_fails_cleanly_and_leaves_nothing(shim: Path, 
     prepare_case(db, key)
     full = tmp_path / "backups"
     full.mkdir()
-    env = {**os.environ, "REVERIE_DATA_DIR": str(tmp_path), "LD_PRELOAD": str(shim), "ENOSPC_DIR": f"{full}/",
-           "ENOSPC_AFTER": "20000"}
+    env = {
+        **os.environ,
+        "REVERIE_DATA_DIR": str(tmp_path),
+        "LD_PRELOAD": str(shim),
+        "ENOSPC_DIR": f"{full}/",
+        "ENOSPC_AFTER": "20000",
+    }
     done = subprocess.run(
         [sys.executable, "-m", "reverie.cli", "backup", str(full / "b.db"), "--db", str(db)],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "disk is full" in done.stderr

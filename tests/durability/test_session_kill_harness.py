@@ -48,7 +48,10 @@ def _one_run(folder: Path, template: Path, key: str, seed: int, number: int) -> 
     shutil.copyfile(template, db)
     problems: list[str] = []
     proc = subprocess.Popen(
-        session_command(db), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        session_command(db),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         env=session_env(db, key),
     )
     assert proc.stdin is not None and proc.stdout is not None
@@ -80,7 +83,9 @@ def _one_run(folder: Path, template: Path, key: str, seed: int, number: int) -> 
         utterances = store.utterances(case.id)
         sessions = store.sessions(case.id)
     stored = [u.text for u in utterances if u.speaker.value == "client"]
-    lost = sum(1 for position in range(acked) if position >= len(stored) or stored[position] != sent[position])
+    lost = sum(
+        1 for position in range(acked) if position >= len(stored) or stored[position] != sent[position]
+    )
     if lost:
         problems.append(f"{lost} of {acked} acknowledged messages missing or changed: {stored}")
     if stored[acked:] not in ([], sent[acked : acked + 1]):

@@ -34,7 +34,11 @@ def engine_and_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 
     folder = tmp_path_factory.mktemp("fuzz-session")
     config = Settings(
-        data_dir=folder, db=str(folder / "r.db"), embedder="hashing", clinician="Dr. K", max_message_chars=LIMIT
+        data_dir=folder,
+        db=str(folder / "r.db"),
+        embedder="hashing",
+        clinician="Dr. K",
+        max_message_chars=LIMIT,
     )
     runtime = Runtime.open(config)
     case = runtime.store.create_case("fuzz", clinician="Dr. K")
@@ -58,7 +62,9 @@ _MESSAGE = st.one_of(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(text=_MESSAGE)
 def test_a_message_is_answered_and_stored_or_refused_and_not_stored(
     engine_and_store: tuple[object, object, int], text: str
@@ -96,11 +102,19 @@ def test_session_standard_input_with_hostile_lines(tmp_path: Path) -> None:
         (b"\xff\xfe\xfd", False),
     ]
     stdin = b"".join(line + b"\n" for line, _ in lines) + b"/end\n"
-    env = {**os.environ, "REVERIE_EMBEDDER": "hashing", "REVERIE_DATA_DIR": str(tmp_path),
-           "REVERIE_CLINICIAN": "Dr. K", "REVERIE_MASTER_KEY": key}
+    env = {
+        **os.environ,
+        "REVERIE_EMBEDDER": "hashing",
+        "REVERIE_DATA_DIR": str(tmp_path),
+        "REVERIE_CLINICIAN": "Dr. K",
+        "REVERIE_MASTER_KEY": key,
+    }
     done = subprocess.run(
         [sys.executable, "-m", "reverie.cli", "session", "--case", "k", "--db", str(db), "--json"],
-        input=stdin, capture_output=True, env=env, timeout=120,
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
     )
     assert "Traceback" not in done.stderr.decode()
     assert done.returncode == 1  # some lines were refused

@@ -102,7 +102,11 @@ _JSON = st.recursive(
 
 
 @FUZZ
-@given(rows=st.lists(st.one_of(_JSON, st.dictionaries(_COLUMN, _JSON, max_size=4), st.text(max_size=20)), max_size=8))
+@given(
+    rows=st.lists(
+        st.one_of(_JSON, st.dictionaries(_COLUMN, _JSON, max_size=4), st.text(max_size=20)), max_size=8
+    )
+)
 def test_jsonl_with_random_values_gives_turns_or_an_input_error(tmp_path: Path, rows: list[object]) -> None:
     lines = [r if isinstance(r, str) else json.dumps(r) for r in rows]
     text = "\n".join(lines)

@@ -69,7 +69,13 @@ def assert_well_formed(step: CrisisStep, primary: str = PRIMARY) -> None:
 def test_screener_has_the_six_items_and_the_recency_follow_up() -> None:
     questions = screener_questions()
     assert [q.id for q in questions] == [
-        "wish_dead", "thoughts", "method", "intent", "plan", "behaviour", "behaviour_recent"
+        "wish_dead",
+        "thoughts",
+        "method",
+        "intent",
+        "plan",
+        "behaviour",
+        "behaviour_recent",
     ]
     assert all(q.text.endswith("?") for q in questions)
     assert "Posner" in citation() and "168" in citation() and "Columbia Lighthouse" in citation()
@@ -87,8 +93,16 @@ def test_screener_has_the_six_items_and_the_recency_follow_up() -> None:
         ({"behaviour": True, "behaviour_recent": True}, "high"),
         ({"intent": None, "wish_dead": False}, "low"),
     ],
-    ids=["none", "wish-and-thoughts", "method", "behaviour-long-ago", "intent", "plan", "recent-behaviour",
-         "unclear-ignored"],
+    ids=[
+        "none",
+        "wish-and-thoughts",
+        "method",
+        "behaviour-long-ago",
+        "intent",
+        "plan",
+        "recent-behaviour",
+        "unclear-ignored",
+    ],
 )
 def test_screener_risk_follows_the_columbia_triage(answers: dict[str, bool | None], risk: str) -> None:
     assert screener_risk(answers) == risk
@@ -173,8 +187,17 @@ def test_all_clear_with_own_plan_resolves(protocol: CrisisProtocol) -> None:
 
 
 def test_without_a_plan_it_offers_one_and_builds_it(protocol: CrisisProtocol) -> None:
-    steps = talk(protocol, "I can't go on", "no", "no", "no", "yes", "I stop eating", "music, my brother",
-                 "my friend Sam")
+    steps = talk(
+        protocol,
+        "I can't go on",
+        "no",
+        "no",
+        "no",
+        "yes",
+        "I stop eating",
+        "music, my brother",
+        "my friend Sam",
+    )
     offer, *building, done = steps[3:]
     assert offer.state.pending == "plan.offer" and "plan" in offer.text
     assert [s.state.pending for s in building] == ["plan.warning_signs", "plan.coping", "plan.people"]
@@ -244,8 +267,11 @@ def test_a_message_carrying_risk_answers_yes(protocol: CrisisProtocol) -> None:
 # -- retractions, masked requests, harm, escalation -------------------------------------
 
 
-@pytest.mark.parametrize("retraction", ["never mind", "forget it", "I was joking", "I'm fine", "jk lol"],
-                         ids=["never-mind", "forget-it", "joking", "fine", "jk"])
+@pytest.mark.parametrize(
+    "retraction",
+    ["never mind", "forget it", "I was joking", "I'm fine", "jk lol"],
+    ids=["never-mind", "forget-it", "joking", "fine", "jk"],
+)
 def test_a_retraction_right_after_a_flag_keeps_the_protocol_active(
     protocol: CrisisProtocol, retraction: str
 ) -> None:
@@ -538,7 +564,10 @@ def test_anything_but_a_clear_no_starts_the_full_protocol(
 def test_after_a_yes_the_screening_runs_to_its_end(protocol: CrisisProtocol) -> None:
     steps = check_in(protocol, "yes", "no", "no", "no", plan=PLAN)
     assert [s.answer for s in steps[1:]] == [
-        ("check_in", True), ("wish_dead", False), ("thoughts", False), ("behaviour", False)
+        ("check_in", True),
+        ("wish_dead", False),
+        ("thoughts", False),
+        ("behaviour", False),
     ]
     assert steps[-1].state.resolved and steps[-1].intervention == "crisis.plan"
     assert "your sister Jane" in steps[-1].text

@@ -153,7 +153,10 @@ def test_item9_alerts_the_clinician_with_a_crisis_flag(runtime: Any) -> None:
     assert flags[0].session_id == session.id
 
     record_measure(store, case.id, "phq9", [0] * 8 + [1])
-    assert [f.payload["level"] for f in store.events(case.id, kind=EventKind.CRISIS_FLAG)] == ["high", "moderate"]
+    assert [f.payload["level"] for f in store.events(case.id, kind=EventKind.CRISIS_FLAG)] == [
+        "high",
+        "moderate",
+    ]
 
 
 def test_invalid_answers_write_nothing(runtime: Any) -> None:

@@ -69,8 +69,12 @@ def test_ids_differ_between_charts() -> None:
 
 @pytest.mark.parametrize(
     ("y_max", "labels"),
-    [(27, ["0", "5", "10", "15", "20", "25"]), (21, ["0", "5", "10", "15", "20"]), (3, ["0", "1", "2", "3"]),
-     (12, ["0", "2", "4", "6", "8", "10", "12"])],
+    [
+        (27, ["0", "5", "10", "15", "20", "25"]),
+        (21, ["0", "5", "10", "15", "20"]),
+        (3, ["0", "1", "2", "3"]),
+        (12, ["0", "2", "4", "6", "8", "10", "12"]),
+    ],
     ids=["phq9", "gad7", "small-count", "twelve"],
 )
 def test_the_y_axis_is_labelled_at_round_values(y_max: float, labels: list[str]) -> None:

@@ -43,7 +43,9 @@ class Web:
     def clinician(self, username: str = "dr.rivera") -> tuple[Any, str]:
         from reverie.domain.access import AccountRole
 
-        account = self.access.create_account(username, PASSWORD, AccountRole.CLINICIAN, display_name="Dr. Rivera")
+        account = self.access.create_account(
+            username, PASSWORD, AccountRole.CLINICIAN, display_name="Dr. Rivera"
+        )
         secret = self.access.enrol_totp(account.id).secret
         self.access.confirm_totp(account.id, self.code(secret))
         return account, str(secret)
@@ -61,8 +63,14 @@ class Web:
         code = self.code(secret) if secret else None
         return self.access.authenticate(self.access.login(username, PASSWORD, code).token)
 
-    def invited_client(self, case_name: str = "alex", username: str = "alex", *, by: str = "dr.rivera",
-                       secret: str | None = None) -> Any:
+    def invited_client(
+        self,
+        case_name: str = "alex",
+        username: str = "alex",
+        *,
+        by: str = "dr.rivera",
+        secret: str | None = None,
+    ) -> Any:
         code = self.access.invite_client(self.principal(by, secret), case_name).code
         return self.access.accept_invitation(code, username, PASSWORD)
 

@@ -15,21 +15,49 @@ STATIC = Path(__file__).resolve().parents[2] / "reverie" / "web" / "static"
 
 # (text, background) as used in app.css / clinic.css
 TEXT_PAIRS = [
-    ("fg", "bg"), ("muted", "bg"), ("accent", "bg"), ("accent-dark", "bg"), ("error", "bg"),
-    ("fg", "panel"), ("muted", "panel"), ("accent", "panel"), ("accent-dark", "panel"), ("error", "panel"),
-    ("fg", "client"), ("accent-dark", "client"), ("muted", "client"),
-    ("crisis-fg", "crisis-bg"), ("fg", "crisis-bg"), ("crisis-fg", "bg"),
-    ("on-accent", "accent"), ("on-accent", "accent-dark"),
-    ("fg", "field"), ("accent", "field"),
-    ("fg", "sunk"), ("muted", "sunk"), ("accent", "sunk"),
+    ("fg", "bg"),
+    ("muted", "bg"),
+    ("accent", "bg"),
+    ("accent-dark", "bg"),
+    ("error", "bg"),
+    ("fg", "panel"),
+    ("muted", "panel"),
+    ("accent", "panel"),
+    ("accent-dark", "panel"),
+    ("error", "panel"),
+    ("fg", "client"),
+    ("accent-dark", "client"),
+    ("muted", "client"),
+    ("crisis-fg", "crisis-bg"),
+    ("fg", "crisis-bg"),
+    ("crisis-fg", "bg"),
+    ("on-accent", "accent"),
+    ("on-accent", "accent-dark"),
+    ("fg", "field"),
+    ("accent", "field"),
+    ("fg", "sunk"),
+    ("muted", "sunk"),
+    ("accent", "sunk"),
     ("tab-current-fg", "tab-current-bg"),
     ("mark-fg", "mark-bg"),
-    ("key-moment", "key-moment-bg"), ("key-moment", "panel"),
-    ("flag-fg", "panel"), ("flag-fg", "bg"), ("flag-fg", "crisis-bg"), ("flag-fg", "row-denied-bg"),
-    ("deid-fg", "deid-bg"), ("deid-fg", "bg"), ("deid-fg", "panel"),
-    ("fg", "row-alt"), ("muted", "row-alt"), ("accent", "row-alt"),
-    ("row-denied-fg", "row-denied-bg"), ("fg", "row-denied-bg"), ("accent", "row-denied-bg"),
-    ("chart-text", "panel"), ("fg", "banner-bg"), ("accent", "banner-bg"),
+    ("key-moment", "key-moment-bg"),
+    ("key-moment", "panel"),
+    ("flag-fg", "panel"),
+    ("flag-fg", "bg"),
+    ("flag-fg", "crisis-bg"),
+    ("flag-fg", "row-denied-bg"),
+    ("deid-fg", "deid-bg"),
+    ("deid-fg", "bg"),
+    ("deid-fg", "panel"),
+    ("fg", "row-alt"),
+    ("muted", "row-alt"),
+    ("accent", "row-alt"),
+    ("row-denied-fg", "row-denied-bg"),
+    ("fg", "row-denied-bg"),
+    ("accent", "row-denied-bg"),
+    ("chart-text", "panel"),
+    ("fg", "banner-bg"),
+    ("accent", "banner-bg"),
 ]
 NON_TEXT_PAIRS = [("focus", "bg"), ("focus", "panel"), ("field-border", "field")]
 
@@ -74,7 +102,9 @@ def test_text_colours_meet_wcag_aa(text: str, background: str) -> None:
     assert ratio >= 4.5, f"--{text} {palette[text]} on --{background} {palette[background]}: {ratio:.2f}:1"
 
 
-@pytest.mark.parametrize(("part", "background"), NON_TEXT_PAIRS, ids=[f"{t}-on-{b}" for t, b in NON_TEXT_PAIRS])
+@pytest.mark.parametrize(
+    ("part", "background"), NON_TEXT_PAIRS, ids=[f"{t}-on-{b}" for t, b in NON_TEXT_PAIRS]
+)
 def test_focus_outline_and_field_borders_meet_the_non_text_minimum(part: str, background: str) -> None:
     palette = _palette()
     ratio = contrast(palette[part], palette[background])

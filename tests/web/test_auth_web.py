@@ -14,8 +14,15 @@ def test_first_run_creates_the_clinician_enrols_totp_and_invites_a_client(web: A
     first = web.client.get("/", follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/setup"
     assert web.client.get("/setup").status_code == 200
-    made = web.post("/setup", {"username": "dr.rivera", "display_name": "Dr. Rivera",
-                               "password": PASSWORD, "password_again": PASSWORD})
+    made = web.post(
+        "/setup",
+        {
+            "username": "dr.rivera",
+            "display_name": "Dr. Rivera",
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
+    )
     assert made.status_code == 303 and made.headers["location"] == "/setup/totp"
     page = web.client.get("/setup/totp")
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text).group(1)  # type: ignore[union-attr]
@@ -26,8 +33,10 @@ def test_first_run_creates_the_clinician_enrols_totp_and_invites_a_client(web: A
     assert confirmed.status_code == 303 and confirmed.headers["location"].startswith("/login")
     # the setup pages are closed now that an account exists
     assert web.client.get("/setup", follow_redirects=False).headers["location"] == "/login"
-    again = web.post("/setup", {"username": "intruder", "display_name": "X", "password": PASSWORD,
-                                "password_again": PASSWORD})
+    again = web.post(
+        "/setup",
+        {"username": "intruder", "display_name": "X", "password": PASSWORD, "password_again": PASSWORD},
+    )
     assert again.status_code == 303 and not any(a.username == "intruder" for a in _accounts(web))
     web.clock.advance(seconds=30)  # the next code: the one used to confirm is spent
     signed = web.sign_in("dr.rivera", secret)
@@ -88,16 +97,24 @@ def test_idle_client_is_signed_out(signed_in_client: Any) -> None:
 def test_post_without_the_csrf_token_is_refused(signed_in_client: Any) -> None:
     web = signed_in_client
     missing = web.client.post("/client/session/message", data={"text": "hello"}, follow_redirects=False)
-    wrong = web.client.post("/client/session/message", data={"text": "hello", "csrf": "forged"},
-                            follow_redirects=False)
-    header = web.client.post("/client/session/message", data={"text": "hello"},
-                             headers={"X-CSRF-Token": "forged"}, follow_redirects=False)
+    wrong = web.client.post(
+        "/client/session/message", data={"text": "hello", "csrf": "forged"}, follow_redirects=False
+    )
+    header = web.client.post(
+        "/client/session/message",
+        data={"text": "hello"},
+        headers={"X-CSRF-Token": "forged"},
+        follow_redirects=False,
+    )
     assert missing.status_code == wrong.status_code == header.status_code == 403
     store = web.client.app.state.services.runtime.store
     case = store.find_case("alex")
     assert not [u for u in store.utterances(case.id) if u.text == "hello"]  # nothing was stored
-    ok = web.client.post("/client/session/message", data={"text": "hello"},
-                         headers={"X-CSRF-Token": web.csrf(), "Accept": "application/json"})
+    ok = web.client.post(
+        "/client/session/message",
+        data={"text": "hello"},
+        headers={"X-CSRF-Token": web.csrf(), "Accept": "application/json"},
+    )
     assert ok.status_code == 200 and ok.json()["text"]
 
 
@@ -107,9 +124,13 @@ def test_a_client_cannot_open_other_cases_or_staff_pages(web: Any) -> None:
     other = web.invited_client("sam", "sam", secret=secret)
     assert web.sign_in("alex").status_code == 303
     assert web.client.get("/invitations").status_code == 403
-    staff = [r.path for r in web.client.app.routes
-             if getattr(r, "methods", None) and "GET" in r.methods
-             and r.path.startswith(("/clinician", "/supervision", "/admin"))]
+    staff = [
+        r.path
+        for r in web.client.app.routes
+        if getattr(r, "methods", None)
+        and "GET" in r.methods
+        and r.path.startswith(("/clinician", "/supervision", "/admin"))
+    ]
     for path in staff:
         url = path.replace("{case_id}", str(other.case_id))
         if "{" in url:

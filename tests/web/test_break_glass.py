@@ -51,7 +51,9 @@ def test_a_supervisor_breaks_the_glass_with_a_reason_and_it_ends_by_itself(web: 
 
     rows = _rows(web, "account:dr.sup", case_id)
     grant = [e for e in rows if e.action == "break-glass"]
-    assert len(grant) == 1 and grant[0].purpose == f"break-glass: {reason}" and grant[0].detail["minutes"] == 30
+    assert (
+        len(grant) == 1 and grant[0].purpose == f"break-glass: {reason}" and grant[0].detail["minutes"] == 30
+    )
     reads = [e for e in rows if e.action == "read" and e.id > grant[0].id]
     assert reads and all(e.purpose == f"supervision: case review (break-glass: {reason})" for e in reads)
 
@@ -80,7 +82,9 @@ def test_a_clinician_opens_a_case_not_on_their_caseload_under_break_glass_read_o
     assert form.status_code == 200 and f'value="{case_id}"' in form.text
     assert web.post("/clinician/break-glass", {"case": "nobody", "reason": "cover"}).status_code == 404
     assert web.post("/clinician/break-glass", {"case": "alex", "reason": ""}).status_code == 400
-    assert web.post("/clinician/break-glass", {"case": "alex", "reason": "x", "minutes": "7"}).status_code == 400
+    assert (
+        web.post("/clinician/break-glass", {"case": "alex", "reason": "x", "minutes": "7"}).status_code == 400
+    )
 
     reason = "covering Dr. Rivera, crisis alert"
     granted = web.post("/clinician/break-glass", {"case": "alex", "reason": reason, "minutes": "15"})
@@ -110,7 +114,9 @@ def test_only_clinicians_and_supervisors_may_break_the_glass(web: Any) -> None:
     from reverie.domain.access import AccountRole
 
     case_id, _ = _case_with_a_session(web)
-    assert web.post("/clinician/break-glass", {"case": "alex", "reason": "curious"}).status_code == 403  # alex
+    assert (
+        web.post("/clinician/break-glass", {"case": "alex", "reason": "curious"}).status_code == 403
+    )  # alex
     _, admin_secret = web.staff("root", AccountRole.ADMIN)
     assert web.sign_in("root", admin_secret).status_code == 303
     assert web.post("/clinician/break-glass", {"case": "alex", "reason": "curious"}).status_code == 403

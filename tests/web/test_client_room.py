@@ -56,7 +56,8 @@ def test_crisis_reply_switches_the_room_to_the_protocol(signed_in_client: Any) -
     web = signed_in_client
     web.client.get("/client/session")
     reply = web.client.post(
-        "/client/session/message", data={"text": "I want to kill myself"},
+        "/client/session/message",
+        data={"text": "I want to kill myself"},
         headers={"X-CSRF-Token": web.csrf(), "Accept": "application/json"},
     )
     assert reply.status_code == 200
@@ -73,8 +74,11 @@ def test_crisis_reply_switches_the_room_to_the_protocol(signed_in_client: Any) -
 def test_empty_message_is_refused_with_a_message(signed_in_client: Any) -> None:
     web = signed_in_client
     web.client.get("/client/session")
-    refused = web.client.post("/client/session/message", data={"text": "   "},
-                              headers={"X-CSRF-Token": web.csrf(), "Accept": "application/json"})
+    refused = web.client.post(
+        "/client/session/message",
+        data={"text": "   "},
+        headers={"X-CSRF-Token": web.csrf(), "Accept": "application/json"},
+    )
     assert refused.status_code == 400 and "empty" in refused.json()["error"]
 
 

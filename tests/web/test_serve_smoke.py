@@ -98,8 +98,11 @@ def test_reverie_serve_demo_seeds_accounts_that_can_sign_in(tmp_path: Path) -> N
             browser.get("/login")
             signed_in = browser.post(
                 "/login",
-                data={"username": "demo-client", "password": client_password,
-                      "csrf": browser.cookies["reverie_csrf"]},
+                data={
+                    "username": "demo-client",
+                    "password": client_password,
+                    "csrf": browser.cookies["reverie_csrf"],
+                },
             )
             assert signed_in.status_code == 303 and signed_in.headers["location"] == "/client/session"
             room = browser.get("/client/session")
